@@ -1,0 +1,224 @@
+"""The action catalogue turned into menus: each agent's options, as arrays.
+
+The catalogue is data (the scenario's `[actions.*]` tables: Goldstein weights, collateral targets,
+costs, visibility, preconditions). A `Menu` is one agent's options for one decision: option 0 is
+always `none`; each other option is an action with a concrete target and a Goldstein vector over
+all actors (Goldstein 1992: -10 conflict ... +10 cooperation). Roles in `targets` resolve here:
+`patron`, `alternative_pole`, `rival` (either side of a rivalry), `conflict_sides`, `partners`
+(every other country), `members` (the alliance: the weight goes to each member), `actors` (every
+other country or pole).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simulation.schema import ACTION_NAMES, ActionSpec, Scenario
+
+DIPLOMACY_EXCLUDED = frozenset(
+    {
+        "attack",
+        "invoke_article4",
+        "honour_article4",
+        "partial_response",
+        "refuse_article4",
+        "sign_declaration",
+        "refuse_declaration",
+        "boycott_summit",
+        "freeze_participation",
+        "exit_alliance",
+        "rejoin",
+        "outreach",
+    }
+)
+"""Actions decided in their own phase, not from the monthly diplomatic menu."""
+
+SUMMIT_ACTIONS = ("sign_declaration", "refuse_declaration", "boycott_summit")
+RESPONSE_ACTIONS = ("honour_article4", "partial_response", "refuse_article4")
+ACTION_ID = {name: k for k, name in enumerate(ACTION_NAMES)}
+
+
+@dataclass
+class Option:
+    """One concrete option: an action toward a target, with its Goldstein vector."""
+
+    action: str
+    target: int
+    goldstein: np.ndarray
+    spec: ActionSpec
+    conflict: int = -1
+
+
+@dataclass
+class Menu:
+    """An agent's options for one decision, as arrays over options (K)."""
+
+    actions: np.ndarray  # (K,) action ids (index into ACTION_NAMES)
+    targets: np.ndarray  # (K,) actor index, -1 for none
+    goldstein: np.ndarray  # (K, A) raw Goldstein weights toward each actor
+    weight: np.ndarray  # (K,) the catalogue's Goldstein weight toward the target
+    cost: np.ndarray  # (K,)
+    visibility: np.ndarray  # (K,)
+    alignment: np.ndarray  # (K,) Moscow-ward content: g(patron) - g(alternative pole), / 10
+    needs_offence: np.ndarray  # (K,) bool
+    relation_below: np.ndarray  # (K,) threshold, +inf when not required
+    conflict: np.ndarray  # (K,) conflict index required active, -1 when not
+    needs_chair: np.ndarray  # (K,) bool
+    once: np.ndarray  # (K,) bool
+    needs_membership: np.ndarray  # (K,) bool
+    names: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+
+def conflicts_of(scenario: Scenario) -> list[tuple[int, int]]:
+    """Conflicts as (aggressor, victim) agent-index pairs, from each agent's `rival`."""
+    codes = list(scenario.agents)
+    return [
+        (k, codes.index(agent.rival))
+        for k, agent in enumerate(scenario.agents.values())
+        if agent.rival is not None
+    ]
+
+
+def member_indices(scenario: Scenario) -> list[int]:
+    """Agents that belong to the alliance at month 0 (members and frozen members)."""
+    return [
+        k for k, a in enumerate(scenario.agents.values()) if a.status in ("member", "frozen")
+    ]
+
+
+class CatalogueBuilder:
+    """Resolves catalogue entries into menus for one scenario."""
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        self.agent_codes = list(scenario.agents)
+        self.actor_codes = scenario.actor_codes
+        self.index = {code: k for k, code in enumerate(self.actor_codes)}
+        self.conflicts = conflicts_of(scenario)
+        self.members = member_indices(scenario)
+        self.patron = self.index[scenario.world.patron]
+
+    def acts(self, name: str, agent: int) -> bool:
+        spec = self.scenario.actions.get(name)
+        if spec is None:
+            return False
+        return "*" in spec.actors or self.agent_codes[agent] in spec.actors
+
+    def vector(self, spec: ActionSpec, agent: int, target: int, other_side: int = -1) -> np.ndarray:
+        """Goldstein weights toward every actor; the actor itself always gets 0."""
+        weights = np.zeros(len(self.actor_codes))
+        if spec.targets == ["members"]:
+            weights[[m for m in self.members if m != agent]] = spec.goldstein
+        elif target >= 0:
+            weights[target] = spec.goldstein
+        for code, value in spec.collateral.items():
+            if code == "other_side":
+                if other_side >= 0:
+                    weights[other_side] = value
+            elif code == "members":
+                weights[[m for m in self.members if m != agent]] = value
+            else:
+                weights[self.index[code]] = value
+        weights[agent] = 0.0
+        return weights
+
+    def options(self, name: str, agent: int) -> list[Option]:
+        """The concrete options of action `name` for `agent` (empty if it is not an actor)."""
+        if not self.acts(name, agent):
+            return []
+        spec = self.scenario.actions[name]
+        if spec.targets == ["conflict_sides"]:
+            return self._conflict_options(name, spec, agent)
+        if spec.targets == ["members"]:
+            return [Option(name, -1, self.vector(spec, agent, -1), spec)]
+        return [
+            Option(name, target, self.vector(spec, agent, target), spec)
+            for target in self._targets(spec, agent)
+            if target != agent
+        ]
+
+    def _targets(self, spec: ActionSpec, agent: int) -> list[int]:
+        role = spec.targets[0] if spec.targets else "actors"
+        alternative = self.scenario.agents[self.agent_codes[agent]].alternative_pole
+        if role == "patron":
+            return [self.patron]
+        if role == "alternative_pole":
+            return [self.index[alternative]] if alternative else []
+        if role == "rival":
+            return sorted(
+                {v for a, v in self.conflicts if a == agent}
+                | {a for a, v in self.conflicts if v == agent}
+            )
+        if role == "partners":
+            return list(range(len(self.agent_codes)))
+        if role == "actors":
+            return list(range(len(self.actor_codes)))
+        return [self.index[code] for code in spec.targets]
+
+    def _conflict_options(self, name: str, spec: ActionSpec, agent: int) -> list[Option]:
+        symmetric = spec.collateral.get("other_side") == spec.goldstein
+        options = []
+        for number, (aggressor, victim) in enumerate(self.conflicts):
+            if agent in (aggressor, victim):
+                continue
+            sides = [aggressor] if symmetric else [aggressor, victim]
+            for side in sides:
+                other = victim if side == aggressor else aggressor
+                vector = self.vector(spec, agent, side, other_side=other)
+                options.append(Option(name, side, vector, spec, conflict=number))
+        return options
+
+    def menu(self, agent: int, names: list[str] | tuple[str, ...]) -> Menu:
+        """The menu of `agent` over actions `names`, with `none` first."""
+        none = ActionSpec(goldstein=0.0)
+        options = [Option("none", -1, np.zeros(len(self.actor_codes)), none)]
+        for name in names:
+            options.extend(self.options(name, agent))
+        return self._as_menu(options, agent)
+
+    def diplomacy_menu(self, agent: int) -> Menu:
+        names = [n for n in self.scenario.actions if n not in DIPLOMACY_EXCLUDED]
+        return self.menu(agent, names)
+
+    def response_menu(self, agent: int, requester: int, aggressor: int) -> Menu:
+        """Honour / partial / refuse toward `requester`; `other_side` is the aggressor."""
+        options = []
+        for name in RESPONSE_ACTIONS:
+            spec = self.scenario.actions.get(name) or ActionSpec(goldstein=0.0)
+            vector = self.vector(spec, agent, requester, other_side=aggressor)
+            options.append(Option(name, requester, vector, spec))
+        return self._as_menu(options, agent)
+
+    def _as_menu(self, options: list[Option], agent: int) -> Menu:
+        alternative = self.scenario.agents[self.agent_codes[agent]].alternative_pole
+        pole = self.index[alternative] if alternative else -1
+        goldstein = np.array([o.goldstein for o in options])
+        alignment = goldstein[:, self.patron] - (goldstein[:, pole] if pole >= 0 else 0.0)
+        return Menu(
+            actions=np.array([ACTION_ID[o.action] for o in options]),
+            targets=np.array([o.target for o in options]),
+            goldstein=goldstein,
+            weight=np.array([o.spec.goldstein for o in options]),
+            cost=np.array([o.spec.cost for o in options]),
+            visibility=np.array([o.spec.visibility for o in options]),
+            alignment=alignment / 10.0,
+            needs_offence=np.array(["offended" in o.spec.requires for o in options]),
+            relation_below=np.array(
+                [
+                    o.spec.relation_threshold if "relation_below" in o.spec.requires else np.inf
+                    for o in options
+                ]
+            ),
+            conflict=np.array(
+                [o.conflict if "conflict_active" in o.spec.requires else -1 for o in options]
+            ),
+            needs_chair=np.array(["is_chair" in o.spec.requires for o in options]),
+            once=np.array(["once" in o.spec.requires for o in options]),
+            needs_membership=np.array(["member" in o.spec.requires for o in options]),
+            names=[o.action for o in options],
+        )

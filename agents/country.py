@@ -1,0 +1,226 @@
+"""Country agents: each decides for itself, for all replications at once, in one method per phase.
+
+A Country is a Mesa agent whose state lives in the model's arrays (column `index`), so one agent
+carries R replications. Its methods are the phases of MODEL section 4 in which it acts:
+`consider_attack` (2), `consider_request` and `respond_to_request` (3), `decide_posture` (4),
+`act_diplomatically` (5: summit, then one diplomatic action), `review_membership` (6). Every choice
+is a logit choice over the incentive terms of `agents.incentives`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from agents.aggression import attack_probability
+from agents.catalogue import RESPONSE_ACTIONS, SUMMIT_ACTIONS, Menu
+from agents.incentives import POSTURES, action_utilities, posture_utilities
+from agents.logit import logit_probabilities, sample_logit
+from simulation.alliance import credibility_loss_if_refused
+from simulation.parameters import ARTICLE4_POLICIES
+from simulation.record import Status
+
+POLICY_ACTION = {
+    "honour": "honour_article4",
+    "partial": "partial_response",
+    "refuse": "refuse_article4",
+}
+"""The response a forced `article4_policy` stands for."""
+
+if TYPE_CHECKING:
+    from simulation.model import CSTOModel
+
+
+class Country(mesa.Agent):
+    """A country (BLR, RUS, AZE, ARM, GEO, or any a scenario adds), acting on its incentives."""
+
+    def __init__(self, model: CSTOModel, code: str, index: int):
+        super().__init__(model)
+        self.code = code
+        self.index = index
+        catalogue = model.catalogue
+        self.diplomacy_menu = catalogue.diplomacy_menu(index)
+        self.summit_menu = catalogue.menu(index, SUMMIT_ACTIONS)
+        self.request_menu = catalogue.menu(index, ("invoke_article4",))
+        self.membership_menus = {
+            name: catalogue.menu(index, (name,))
+            for name in ("freeze_participation", "exit_alliance", "rejoin")
+        }
+        self.attack_menu = catalogue.menu(index, ("attack",))
+
+    # -- helpers -----------------------------------------------------------------------------
+    @property
+    def params(self):
+        return self.model.params
+
+    @property
+    def state(self):
+        return self.model.state
+
+    def utilities(self, menu: Menu) -> np.ndarray:
+        """(R, K) utilities of a menu's options (MODEL 5.2)."""
+        return action_utilities(self.params, self.state, self.index, menu, self.model.reaction)
+
+    def choose(self, menu: Menu, mask: np.ndarray | None = None) -> np.ndarray:
+        """Sample a logit choice over `menu` for every replication."""
+        return sample_logit(
+            self.model.rng, self.utilities(menu), self.params.rationality[self.index], mask
+        )
+
+    def act(self, menu: Menu, choice: np.ndarray, where: np.ndarray) -> None:
+        """Carry out the chosen options where `where` holds (and the choice is not `none`)."""
+        self.model.carry_out(self.index, menu, choice, where & (choice > 0))
+
+    @property
+    def is_member(self) -> np.ndarray:
+        return self.state.status[:, self.index] == Status.member
+
+    # -- phase 2: aggression -----------------------------------------------------------------
+    def consider_attack(self) -> None:
+        """Attack the rival with the GeoSim-style probability of `attack_probability`."""
+        rival = self.params.rival[self.index]
+        if rival < 0:
+            return
+        model = self.model
+        probability = attack_probability(
+            model.params, model.state, model.spec, self.index, model.month
+        )
+        attacks = model.rng.random(model.replications) < probability
+        attacks |= model.forced_now("attack", self.index)
+        choice = attacks.astype(int)
+        if len(self.attack_menu) > 1:
+            self.act(self.attack_menu, choice, attacks)
+        model.register_attack(self.index, rival, attacks)
+
+    # -- phase 3: Article 4 ------------------------------------------------------------------
+    def consider_request(self) -> np.ndarray:
+        """(R,) bool: invoke Article 4 where attacked this month while a member.
+
+        Utility: the generic terms of `invoke_article4` plus the help it may bring,
+        beta_S sigma_i c_i sum of the other members' sizes.
+        """
+        attacked = (self.state.attacked_by[:, self.index] >= 0) & self.is_member
+        if not attacked.any() or len(self.request_menu) < 2:
+            return np.zeros(self.model.replications, dtype=bool)
+        utilities = self.utilities(self.request_menu)
+        allies = [m for m in self.model.catalogue.members if m != self.index]
+        help_expected = (
+            self.params.beta_security[self.index]
+            * self.state.threat[:, self.index]
+            * self.state.credibility[:, self.index]
+            * self.params.size[allies].sum()
+        )
+        utilities[:, 1] += help_expected
+        choice = sample_logit(
+            self.model.rng, utilities, self.params.rationality[self.index]
+        )
+        invoked = attacked & (choice == 1)
+        self.act(self.request_menu, choice, invoked)
+        return invoked
+
+    def respond_to_request(self, requester: int, aggressor: int, open_: np.ndarray) -> np.ndarray:
+        """(R,) index into (honour, partial, refuse) where a request is open.
+
+        U(r) = generic terms of the response toward the requester (collateral: the aggressor)
+             + f_r [abandonment stake - entrapment cost]   (Snyder 1984)
+        abandonment stake: beta_S x weight x the size-weighted credibility members lose on a refusal;
+        entrapment: intervention cost x (1 + overstretch for the patron) + the aggressor's patron's
+        deterrence (its size x the aggressor's belief in it).
+        """
+        params, state, model = self.params, self.state, self.model
+        policy = ARTICLE4_POLICIES[params.article4_policy[self.index]]
+        menu = model.catalogue.response_menu(self.index, requester, aggressor)
+        if policy != "choose":
+            forced = RESPONSE_ACTIONS.index(POLICY_ACTION[policy])
+            choice = np.full(model.replications, forced)
+        else:
+            levels = model.response_levels
+            utilities = self.utilities(menu)
+            members = model.catalogue.members
+            weights = model.observer_weights_for(requester)[:, members]
+            loss = credibility_loss_if_refused(
+                state.credibility_alpha[:, members], state.credibility_beta[:, members], weights
+            )
+            stake = (
+                model.spec.alliance.abandonment_weight
+                * params.beta_security[self.index]
+                * (loss * params.size[members]).sum(axis=1)
+            )
+            entrapment = params.intervention_cost[self.index] * (
+                1.0 + (params.overstretch if self.index == params.patron else 0.0)
+            )
+            patron_of_aggressor = params.alternative_pole[aggressor]
+            if patron_of_aggressor >= 0:
+                entrapment += params.size[patron_of_aggressor] * params.pole_credibility[aggressor]
+            utilities += levels[None, :] * (stake[:, None] - entrapment)
+            choice = sample_logit(model.rng, utilities, params.rationality[self.index])
+        self.model.carry_out(self.index, menu, choice, open_, include_first=True)
+        return choice
+
+    # -- phase 4: posture --------------------------------------------------------------------
+    def decide_posture(self) -> None:
+        """Re-choose posture by logit over the six incentive terms (MODEL 5.1)."""
+        state, i = self.state, self.index
+        if self.params.fixed_posture[i]:
+            state.alignment[:, i] = state.posture[:, i]
+            return
+        utilities = posture_utilities(self.params, state, i)
+        rationality = self.params.rationality[i]
+        probabilities = logit_probabilities(utilities, rationality)
+        choice = sample_logit(self.model.rng, utilities, rationality)
+        state.posture[:, i] = POSTURES[choice]
+        state.alignment[:, i] = probabilities @ POSTURES
+
+    # -- phase 5: summit and diplomacy -------------------------------------------------------
+    def act_diplomatically(self) -> None:
+        """Attend a summit if one is held, then choose at most one diplomatic action."""
+        self.attend_summit()
+        menu = self.diplomacy_menu
+        if len(menu) < 2:
+            return
+        mask = self.model.available(self.index, menu)
+        choice = self.choose(menu, mask)
+        self.act(menu, choice, np.ones(self.model.replications, dtype=bool))
+        self.model.answer_offences(self.index, menu, choice)
+
+    def attend_summit(self) -> None:
+        """Sign, refuse the declaration, or boycott: members, in summit months only."""
+        held = self.model.summit_held() & self.is_member
+        if not held.any() or len(self.summit_menu) < 2:
+            return
+        mask = np.ones((self.model.replications, len(self.summit_menu)), dtype=bool)
+        mask[:, 0] = False
+        choice = self.choose(self.summit_menu, mask)
+        self.act(self.summit_menu, choice, held)
+
+    # -- phase 6: membership -----------------------------------------------------------------
+    def review_membership(self) -> None:
+        """Freeze, exit or rejoin where eligible (MODEL section 8), each a logit choice."""
+        state, i, alliance = self.state, self.index, self.model.spec.alliance
+        status = state.status[:, i]
+        eligible = {
+            "freeze_participation": (status == Status.member)
+            & (state.months_not_aligned[:, i] >= alliance.freeze_after_months)
+            & (state.credibility[:, i] < alliance.freeze_credibility),
+            "exit_alliance": (status == Status.frozen)
+            & (state.months_frozen[:, i] >= alliance.exit_after_months)
+            & (state.posture[:, i] == -1),
+            "rejoin": (status == Status.frozen) & (state.posture[:, i] == 1),
+        }
+        new_status = {
+            "freeze_participation": Status.frozen,
+            "exit_alliance": Status.exited,
+            "rejoin": Status.member,
+        }
+        for name, where in eligible.items():
+            menu = self.membership_menus[name]
+            if not where.any() or len(menu) < 2:
+                continue
+            choice = self.choose(menu)
+            taken = where & (choice == 1)
+            self.act(menu, choice, taken)
+            state.status[taken, i] = new_status[name]
+            state.months_frozen[taken, i] = 0
+

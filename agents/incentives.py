@@ -1,0 +1,154 @@
+"""The incentive terms of every decision (MODEL section 5), for all replications at once.
+
+Each function returns utilities with the replication axis first. The terms, and where they come from:
+- affinity: the landscape energy of Axelrod & Bennett (1993): -beta_A sum_j s_j rho_ij d(x, x_j);
+- trade: trade-weighted approval of partners (w_ij from sourced trade; Morrow 1991's autonomy-security
+  trade-off read as trade dependence);
+- security: credibility-weighted protection, c_iP s_P (Morrow 1991), scaled by the threat felt;
+- legitimacy: public lean or regime protection, weighted by regime insecurity q_i (David 1991,
+  "omnibalancing": leaders align against the threat to their rule);
+- loyalty: Russia's favour, the currency of loyalty signals;
+- cost: switching posture (kappa) or the action's direct cost.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.catalogue import Menu
+from simulation.parameters import Parameters
+from simulation.state import WorldState
+
+POSTURES = np.array([-1, 0, 1])
+
+
+def distance(x: np.ndarray | int, y: np.ndarray | int) -> np.ndarray:
+    """d(x, y) = |x - y| / 2, the posture distance in [0, 1]."""
+    return np.abs(np.asarray(x, dtype=float) - np.asarray(y, dtype=float)) / 2.0
+
+
+def posture_affinity(params: Parameters, state: WorldState, i: int) -> np.ndarray:
+    """(R, 3) affinity term: -beta_A sum_j s_j rho_ij d(x, x_j) (Axelrod & Bennett 1993)."""
+    weights = params.size[None, :] * state.relation[:, i, :]  # (R, A), rho_ii = 0
+    gaps = distance(POSTURES[None, :, None], state.posture[:, None, :])  # (R, 3, A)
+    return -params.beta_affinity[i] * np.einsum("ra,rxa->rx", weights, gaps)
+
+
+def posture_trade(params: Parameters, i: int) -> np.ndarray:
+    """(3,) trade term: beta_T sum_j w_ij (1 - d(x, pi_j,i)) over partners with a preference."""
+    weights = params.trade_weight[i] * params.has_preference[:, i]
+    approval = 1.0 - distance(POSTURES[:, None], params.preferred[None, :, i])  # (3, A)
+    return params.beta_trade[i] * approval @ weights
+
+
+def posture_security(params: Parameters, state: WorldState, i: int) -> np.ndarray:
+    """(R, 3) security term: beta_S sigma_i sum over patrons of x of c_iP s_P (Morrow 1991).
+
+    Patrons: +1 the alliance's patron (its protection discounted by overstretch), -1 the agent's
+    alternative pole, 0 half of each.
+    """
+    by_patron, by_pole = params.protection(state.credibility[:, i], i)
+    by_pole = np.broadcast_to(by_pole, by_patron.shape)
+    protection = np.stack([by_pole, (by_pole + by_patron) / 2.0, by_patron], axis=1)
+    return params.beta_security[i] * state.threat[:, i, None] * protection
+
+
+def posture_legitimacy(params: Parameters, state: WorldState, i: int) -> np.ndarray:
+    """(R, 3) legitimacy term: beta_G [(1 - q_i)(-d(x, mu_i)) + q_i g(x)] (David 1991).
+
+    g(x) = (1 + x) / 2: the regime protection Moscow offers an insecure leadership (the January
+    2022 CSTO deployment to Kazakhstan is the precedent).
+    """
+    insecurity = params.insecurity[i]
+    public = -distance(POSTURES[None, :], state.public_lean[:, i, None])
+    regime = (1.0 + POSTURES[None, :]) / 2.0
+    return params.beta_legitimacy[i] * ((1.0 - insecurity) * public + insecurity * regime)
+
+
+def posture_loyalty(params: Parameters, state: WorldState, i: int) -> np.ndarray:
+    """(R, 3) loyalty term: beta_L x D_i (1 + L_i) / 2, the favour at stake in a posture."""
+    stake = params.dependence[i] * (1.0 + state.standing[:, i, None]) / 2.0
+    return params.beta_loyalty[i] * POSTURES[None, :] * stake
+
+
+def posture_switching(params: Parameters, state: WorldState, i: int) -> np.ndarray:
+    """(R, 3) switching cost: -kappa 1[x != x_i(t-1)]."""
+    changed = POSTURES[None, :] != state.posture[:, i, None]  # x_i(t-1): not yet re-chosen
+    return -params.switching_cost[i] * changed
+
+
+def posture_utilities(params: Parameters, state: WorldState, i: int) -> np.ndarray:
+    """(R, 3) utilities of postures -1, 0, +1 for agent i: the sum of the six terms."""
+    return (
+        posture_affinity(params, state, i)
+        + posture_trade(params, i)
+        + posture_security(params, state, i)
+        + posture_legitimacy(params, state, i)
+        + posture_loyalty(params, state, i)
+        + posture_switching(params, state, i)
+    )
+
+
+def warmth_weights(
+    params: Parameters, state: WorldState, i: int, reaction: tuple[float, float]
+) -> np.ndarray:
+    """(R, A) how much i values each actor's warmth toward it: trade, loyalty and security.
+
+    trade: beta_T w_ij; loyalty: beta_L D_i (1 - L_i) x (standing moves with Russia's warmth,
+    concave in L: the lower i's standing, the more a signal is worth); security: beta_S sigma_i x
+    the protection each patron offers.
+    """
+    standing_reaction = reaction[1]
+    weights = np.tile(params.beta_trade[i] * params.trade_weight[i], (state.replications, 1))
+    need = params.dependence[i] * (1.0 - state.standing[:, i])
+    weights[:, params.patron] += params.beta_loyalty[i] * need * standing_reaction
+    by_patron, by_pole = params.protection(state.credibility[:, i], i)
+    weights[:, params.patron] += params.beta_security[i] * state.threat[:, i] * by_patron
+    pole = params.alternative_pole[i]
+    if pole >= 0:
+        weights[:, pole] += params.beta_security[i] * state.threat[:, i] * by_pole
+    weights[:, i] = 0.0
+    return weights
+
+
+def warmth_change(
+    relation: np.ndarray, goldstein: np.ndarray, target: float, observer: float
+) -> np.ndarray:
+    """(R, K, A) expected change of each actor j's warmth toward the actor, for each option.
+
+    Target reaction eta g_j / 10 and observers' balance reaction eta_obs sum_k rho_jk g_k / 10
+    (the friend of the one you hurt likes you less: Heider balance, as in MODEL 5.2).
+    """
+    scaled = goldstein / 10.0  # (K, A)
+    balance = np.einsum("rjk,ok->roj", relation, scaled)
+    return target * scaled[None, :, :] + observer * balance
+
+
+def action_utilities(
+    params: Parameters,
+    state: WorldState,
+    i: int,
+    menu: Menu,
+    reaction: tuple[float, float, float],
+) -> np.ndarray:
+    """(R, K) utilities of the options of `menu` for agent i: one-step look-ahead (MODEL 5.2).
+
+    U = sum_j u_ij d rho_ji(a)      (trade, loyalty and security weights, `warmth_weights`)
+      + beta_A sum_k rho_ik g_k/10  (affinity: helping friends, hurting foes)
+      + beta_G [(1 - q_i) mu_i m_a + q_i v_a]  (legitimacy: public approval of the act's
+        Moscow-ward content m_a, or visibility v_a for an insecure regime)
+      - cost_a
+    `reaction` is (eta target, eta observer, standing reaction).
+    """
+    target_eta, observer_eta, standing_reaction = reaction
+    weights = warmth_weights(params, state, i, (target_eta, standing_reaction))  # (R, A)
+    scaled = menu.goldstein / 10.0  # (K, A)
+    weighted_relation = np.einsum("rj,rjk->rk", weights, state.relation)  # (R, A)
+    warmth = target_eta * (weights @ scaled.T) + observer_eta * (weighted_relation @ scaled.T)
+    affinity = params.beta_affinity[i] * (state.relation[:, i, :] @ scaled.T)
+    insecurity = params.insecurity[i]
+    legitimacy = params.beta_legitimacy[i] * (
+        (1.0 - insecurity) * state.public_lean[:, i, None] * menu.alignment[None, :]
+        + insecurity * menu.visibility[None, :]
+    )
+    return warmth + affinity + legitimacy - menu.cost[None, :]

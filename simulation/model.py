@@ -1,0 +1,417 @@
+"""CSTOModel: the Mesa model that advances R replications of the scenario in lock-step.
+
+One step is one calendar month; `step` runs the phases of MODEL section 4 in order. The countries
+decide in their own methods (agents/country.py); the model owns the world's arrays, the calendar,
+the alliance's collective response, decay and recording.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import mesa
+import numpy as np
+
+from agents.catalogue import ACTION_ID, CatalogueBuilder, Menu
+from agents.country import Country
+from agents.pole import Pole
+from agents.reactions import apply_action
+from simulation.alliance import collective_response, update_credibility
+from simulation.calendar import calendar_month, month_index
+from simulation.metrics import cohesion_components
+from simulation.parameters import build_parameters, chair_at
+from simulation.record import RunRecord, Status
+from simulation.recorder import Recorder
+from simulation.scenario import load_scenario
+from simulation.schema import ACTION_NAMES, Scenario, Shock
+from simulation.state import NEVER, initial_state
+
+
+def mean_cohesion(model: CSTOModel) -> float:
+    """Cohesion of the last recorded month, averaged over replications (a Mesa reporter)."""
+    return model.latest_metric("cohesion")
+
+
+def mean_alignment(model: CSTOModel) -> float:
+    return model.latest_metric("k_align")
+
+
+def mean_credibility(model: CSTOModel) -> float:
+    return model.latest_metric("k_cred")
+
+
+def mean_participation(model: CSTOModel) -> float:
+    return model.latest_metric("k_part")
+
+
+def mean_similarity(model: CSTOModel) -> float:
+    return model.latest_metric("k_sim")
+
+
+MODEL_REPORTERS = {
+    "cohesion": mean_cohesion,
+    "k_align": mean_alignment,
+    "k_cred": mean_credibility,
+    "k_part": mean_participation,
+    "k_sim": mean_similarity,
+}
+
+
+def overrides_from_keywords(keywords: dict[str, Any]) -> dict[str, Any]:
+    """Keyword overrides use `__` for the dots of a scenario key: world__overstretch=0.2."""
+    return {key.replace("__", "."): value for key, value in keywords.items()}
+
+
+class CSTOModel(mesa.Model):
+    """The CSTO alliance model over `replications` lock-step replications.
+
+    Args:
+        scenario: a shipped scenario name, a path to a TOML file, or a validated Scenario.
+        replications: R, the length of the replication axis (1 is an ordinary single run).
+        rng: seed or Generator, passed to mesa.Model (an int seeds model.rng and model.random).
+        months: the horizon; defaults to the scenario's `months`.
+        run_offset: global index of replication 0 (for batches cut into chunks).
+        **overrides: scenario keys with `__` for dots, e.g. `agents__BLR__beta_loyalty=2.0`.
+    """
+
+    def __init__(
+        self,
+        scenario: str | Scenario = "baseline",
+        replications: int = 1,
+        rng: Any = None,
+        months: int | None = None,
+        run_offset: int = 0,
+        **overrides: Any,
+    ):
+        super().__init__(rng=rng)
+        if replications < 1:
+            raise ValueError(f"replications must be >= 1, got {replications}")
+        self.spec = self._resolve(scenario, overrides, months)
+        self.months = months if months is not None else self.spec.months
+        self.replications = replications
+        self.run_offset = run_offset
+        self.month = 0
+        self.params = build_parameters(self.spec)
+        self.catalogue = CatalogueBuilder(self.spec)
+        self.state = initial_state(self.spec, self.params, replications)
+        self.countries = Country.create_agents(
+            self, self.params.agents, self.params.agent_codes, list(range(self.params.agents))
+        )
+        codes = self.params.actor_codes[self.params.agents :]
+        self.poles = Pole.create_agents(
+            self, len(codes), codes, list(range(self.params.agents, self.params.actors))
+        )
+        self.shocks = self._schedule(self.spec.active_shocks())
+        self._forced: set[tuple[str, int]] = set()
+        self.recorder = Recorder(replications, self.months, self.params.agents, self.params.actors)
+        self.datacollector = mesa.DataCollector(model_reporters=MODEL_REPORTERS)
+        self.running = True
+
+    # -- construction ------------------------------------------------------------------------
+    @staticmethod
+    def _resolve(scenario: str | Scenario, overrides: dict, months: int | None) -> Scenario:
+        if isinstance(scenario, Scenario):
+            resolved = scenario.model_copy(deep=True)
+            if overrides:
+                data = resolved.model_dump(by_alias=True)
+                for key, value in overrides_from_keywords(overrides).items():
+                    _set_path(data, key, value)
+                resolved = Scenario.model_validate(data)
+            resolved.check_horizon(months or resolved.months)
+            return resolved
+        return load_scenario(scenario, overrides_from_keywords(overrides), months)
+
+    def _schedule(self, shocks: list[Shock]) -> dict[int, list[Shock]]:
+        schedule: dict[int, list[Shock]] = {}
+        for shock in shocks:
+            schedule.setdefault(month_index(self.spec.start, shock.month), []).append(shock)
+        return schedule
+
+    @property
+    def reaction(self) -> tuple[float, float, float]:
+        """(eta target, eta observer, standing reaction) of MODEL 5.2."""
+        d = self.spec.dynamics
+        return d.reaction_target, d.reaction_observer, d.standing_reaction
+
+    @property
+    def response_levels(self) -> np.ndarray:
+        """Levels of honour, partial response and refusal (MODEL section 7)."""
+        levels = self.spec.alliance.response_levels
+        return np.array([levels.honour, levels.partial, levels.refuse])
+
+    # -- the schedule ------------------------------------------------------------------------
+    def step(self) -> None:
+        """One month: the phases of MODEL section 4, in order."""
+        if self.month >= self.months:
+            raise RuntimeError(f"the horizon of {self.months} months is reached")
+        self.apply_calendar()  # 1. calendar and shocks
+        self.countries.do("consider_attack")  # 2. aggression
+        self.resolve_requests()  # 3. Article 4, collective response, credibility
+        self.countries.shuffle_do("decide_posture")  # 4. posture
+        self.countries.shuffle_do("act_diplomatically")  # 5. summit and diplomacy
+        self.countries.do("review_membership")  # 6. membership
+        self.decay()  # 7. decay
+        self.record()  # 7. record
+        self.month += 1
+        self.running = self.month < self.months
+
+    def run(self) -> RunRecord:
+        """Run to the horizon and return the record."""
+        while self.running:
+            self.step()
+        return self.to_record()
+
+    # -- phase 1 -----------------------------------------------------------------------------
+    def apply_calendar(self) -> None:
+        """Apply this month's shocks: parameter changes, then forced events."""
+        self._forced = set()
+        self.state.attacked_by[:] = -1
+        self.state.request[:] = False
+        shocks = self.shocks.get(self.month, [])
+        if any(s.set or s.add for s in shocks):
+            self._change_parameters(shocks)
+        for shock in shocks:
+            if shock.event is not None:
+                self._force(shock)
+
+    def _change_parameters(self, shocks: list[Shock]) -> None:
+        data = self.spec.model_dump(by_alias=True)
+        for shock in shocks:
+            for key, value in shock.set.items():
+                _set_path(data, key, value)
+            for key, value in shock.add.items():
+                _set_path(data, key, _get_path(data, key) + value)
+        self.spec = Scenario.model_validate(data)
+        self.params = build_parameters(self.spec)
+
+    def _force(self, shock: Shock) -> None:
+        event = shock.event
+        index = self.params.actor_codes.index(event.actor)
+        if event.action == "attack":
+            self._forced.add(("attack", index))
+            return
+        target = self.params.actor_codes.index(event.target) if event.target else -1
+        spec = self.spec.actions.get(event.action)
+        if spec is None:
+            raise ValueError(f"forced action {event.action!r} is not in the catalogue")
+        option = self.catalogue.vector(spec, index, target)
+        menu = _single_option_menu(event.action, target, option, spec.goldstein)
+        everywhere = np.ones(self.replications, dtype=bool)
+        self.carry_out(index, menu, np.ones(self.replications, dtype=int), everywhere)
+
+    def forced_now(self, action: str, actor: int) -> bool:
+        """Whether a shock forces `actor` to take `action` this month."""
+        return (action, actor) in self._forced
+
+    # -- phase 2 -----------------------------------------------------------------------------
+    def register_attack(self, attacker: int, victim: int, attacks: np.ndarray) -> None:
+        """An attack raises the victim's threat (its allies' a little) and marks the conflict."""
+        if not attacks.any():
+            return
+        state, spec = self.state, self.spec.aggression
+        state.attacked_by[attacks, victim] = attacker
+        state.threat[attacks, victim] = np.maximum(state.threat[attacks, victim], spec.victim_threat)
+        allies = [m for m in self.catalogue.members if m != victim]
+        shielded = attacks & (state.status[:, victim] == Status.member)
+        for ally in allies:
+            raised = state.threat[shielded, ally] + spec.ally_threat
+            state.threat[shielded, ally] = np.minimum(raised, 1.0)
+        conflict = [a for a, _ in self.catalogue.conflicts].index(attacker)
+        state.last_attack[attacks, conflict] = self.month
+
+    # -- phase 3 -----------------------------------------------------------------------------
+    def resolve_requests(self) -> None:
+        """Article 4: requests, the members' responses, the collective response, credibility."""
+        for country in self.countries:
+            invoked = country.consider_request()
+            if invoked.any():
+                self._respond(country.index, invoked)
+
+    def _respond(self, requester: int, invoked: np.ndarray) -> None:
+        state = self.state
+        aggressor = int(np.max(state.attacked_by[invoked, requester]))
+        responders = [
+            c for c in self.countries if c.index not in (requester, aggressor)
+            and c.index in self.catalogue.members
+        ]
+        levels = np.ones((self.replications, len(responders)))
+        weights = np.zeros_like(levels)
+        for column, responder in enumerate(responders):
+            member = state.status[:, responder.index] == Status.member
+            choice = responder.respond_to_request(requester, aggressor, invoked & member)
+            levels[:, column] = np.where(member, self.response_levels[choice], 1.0)
+            weights[:, column] = np.where(member, self.params.size[responder.index], 0.0)
+        response = collective_response(levels, weights, self.spec.alliance.decision_rule)
+        before = state.credibility[:, requester].copy()
+        omega = self.observer_weights_for(requester) * invoked[:, None]
+        state.credibility_alpha, state.credibility_beta = update_credibility(
+            state.credibility_alpha, state.credibility_beta, response[:, None], omega, 1.0
+        )
+        surprise = (response - before) * self.spec.dynamics.public_reaction
+        lean = state.public_lean[:, requester] + np.where(invoked, surprise, 0.0)
+        state.public_lean[:, requester] = np.clip(lean, -1.0, 1.0)
+        state.request[:, requester] |= invoked
+        state.request_month[invoked] = self.month
+
+    def observer_weights_for(self, requester: int) -> np.ndarray:
+        """(R, N) omega of the credibility update: requester, members, non-members (MODEL 7)."""
+        weights = self.spec.alliance.observer_weights
+        status = self.state.status
+        in_alliance = (status == Status.member) | (status == Status.frozen)
+        omega = np.where(in_alliance, weights.member, weights.non_member)
+        omega[:, requester] = weights.requester
+        return omega
+
+    # -- phase 5 -----------------------------------------------------------------------------
+    def summit_held(self) -> np.ndarray:
+        """(R,) bool: the annual summit month, or the month after an Article 4 request."""
+        alliance = self.spec.alliance
+        if calendar_month(self.spec.start, self.month) == alliance.summit_month:
+            return np.ones(self.replications, dtype=bool)
+        if alliance.extraordinary_session:
+            return self.state.request_month == self.month - 1
+        return np.zeros(self.replications, dtype=bool)
+
+    def chair(self) -> int:
+        """Agent index of this month's alliance chair (-1 if none is modelled)."""
+        return chair_at(self.spec, self.month)
+
+    def available(self, actor: int, menu: Menu) -> np.ndarray:
+        """(R, K) which options of `menu` meet their preconditions this month."""
+        state, month, memory = self.state, self.month, self.spec.dynamics
+        mask = np.ones((self.replications, len(menu)), dtype=bool)
+        for k in range(1, len(menu)):
+            target = menu.targets[k]
+            if menu.needs_offence[k]:
+                since = month - state.last_offence[:, actor, target].astype(int)
+                mask[:, k] &= since <= memory.offence_memory
+            if np.isfinite(menu.relation_below[k]):
+                mask[:, k] &= state.relation[:, actor, target] < menu.relation_below[k]
+            if menu.conflict[k] >= 0:
+                since = month - state.last_attack[:, menu.conflict[k]].astype(int)
+                mask[:, k] &= since <= memory.conflict_memory
+            if menu.needs_chair[k] and self.chair() != actor:
+                mask[:, k] = False
+            if menu.once[k] and (actor, menu.actions[k], target) in state.done_once:
+                mask[:, k] &= ~state.done_once[(actor, menu.actions[k], target)]
+            if menu.needs_membership[k]:
+                mask[:, k] &= state.status[:, actor] == Status.member
+        return mask
+
+    def answer_offences(self, actor: int, menu: Menu, choice: np.ndarray) -> None:
+        """An offence answered (a summons, a recall) is not answered again."""
+        answered = menu.needs_offence[choice] & (choice > 0)
+        runs = np.nonzero(answered)[0]
+        self.state.last_offence[runs, actor, menu.targets[choice[runs]]] = NEVER
+
+    def carry_out(
+        self,
+        actor: int,
+        menu: Menu,
+        choice: np.ndarray,
+        where: np.ndarray,
+        include_first: bool = False,
+    ) -> None:
+        """Apply the chosen options where `where` holds: reactions, once-flags, the event log."""
+        if not include_first:
+            where = where & (choice > 0)
+        if not where.any():
+            return
+        rows = menu.goldstein[choice] * where[:, None]
+        apply_action(self.params, self.state, actor, rows, self.month, self.reaction)
+        runs = np.nonzero(where)[0]
+        picked = choice[runs]
+        self.recorder.record_events(
+            runs, self.month, actor, menu.actions[picked], menu.targets[picked], menu.weight[picked]
+        )
+        self._remember(actor, menu, choice, where)
+
+    def _remember(self, actor: int, menu: Menu, choice: np.ndarray, where: np.ndarray) -> None:
+        state = self.state
+        for k in np.unique(choice[where]):
+            taken = where & (choice == k)
+            if menu.once[k]:
+                key = (actor, int(menu.actions[k]), int(menu.targets[k]))
+                state.done_once[key] = state.done_once.get(key, np.zeros_like(taken)) | taken
+            if menu.actions[k] == ACTION_ID["negotiate"]:
+                for number, pair in enumerate(self.catalogue.conflicts):
+                    if actor in pair and menu.targets[k] in pair:
+                        state.last_negotiation[taken, number] = self.month
+
+    # -- phase 7 -----------------------------------------------------------------------------
+    def decay(self) -> None:
+        """Threat decays, relations relax toward propensity, standing and beliefs fade."""
+        state, d, params = self.state, self.spec.dynamics, self.params
+        state.threat *= 1.0 - d.threat_decay
+        state.relation += d.relation_decay * (params.propensity[None] - state.relation)
+        state.standing *= 1.0 - min(1.0, d.standing_decay * (1.0 + params.overstretch))
+        state.public_lean += d.public_lean_decay * (params.public_lean[None] - state.public_lean)
+        discount = self.spec.alliance.credibility_discount
+        state.credibility_alpha *= discount
+        state.credibility_beta *= discount
+        posture = state.posture[:, : params.agents]
+        state.months_not_aligned = np.where(posture <= 0, state.months_not_aligned + 1, 0).astype(
+            np.int16
+        )
+        frozen = state.status == Status.frozen
+        state.months_frozen = np.where(frozen, state.months_frozen + 1, 0).astype(np.int16)
+
+    def record(self) -> None:
+        """Compute this month's metrics and store the month; collect the Mesa reporters."""
+        members = [m for m in self.catalogue.members if m != self.params.patron]
+        metrics = cohesion_components(self.state, members, self.params.patron)
+        self.recorder.record_month(self.month, self.state, metrics, self.params.agents)
+        self._latest = {name: float(values.mean()) for name, values in metrics.items()}
+        self.datacollector.collect(self)
+
+    def latest_metric(self, name: str) -> float:
+        """Mean over replications of a metric in the last recorded month (nan before any)."""
+        return getattr(self, "_latest", {}).get(name, float("nan"))
+
+    def to_record(self) -> RunRecord:
+        """The RunRecord of the months simulated so far."""
+        return self.recorder.to_record(
+            self.spec.start,
+            self.month,
+            self.run_offset,
+            self.params.agent_codes,
+            self.params.actor_codes,
+            list(ACTION_NAMES),
+        )
+
+
+def _single_option_menu(action: str, target: int, vector: np.ndarray, weight: float) -> Menu:
+    """A two-option menu (none, the action) for carrying out a forced event."""
+    actors = len(vector)
+    return Menu(
+        actions=np.array([ACTION_ID["none"], ACTION_ID[action]]),
+        targets=np.array([-1, target]),
+        goldstein=np.vstack([np.zeros(actors), vector]),
+        weight=np.array([0.0, weight]),
+        cost=np.zeros(2),
+        visibility=np.zeros(2),
+        alignment=np.zeros(2),
+        needs_offence=np.zeros(2, dtype=bool),
+        relation_below=np.full(2, np.inf),
+        conflict=np.full(2, -1),
+        needs_chair=np.zeros(2, dtype=bool),
+        once=np.array([False, action == "recognize_breakaway"]),
+        needs_membership=np.zeros(2, dtype=bool),
+        names=["none", action],
+    )
+
+
+def _get_path(data: dict, key: str) -> Any:
+    node = data
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+def _set_path(data: dict, key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = copy.deepcopy(value)

@@ -1,0 +1,82 @@
+"""The world's state: numpy arrays whose first axis is the replication (MODEL section 3, 9)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulation.parameters import Parameters
+from simulation.record import Status
+from simulation.schema import Scenario
+
+NEVER = -10_000
+"""Month stamp meaning 'never happened' (for offences, attacks, negotiations)."""
+
+
+@dataclass
+class WorldState:
+    """State arrays over R replications, N countries, A actors (countries then poles)."""
+
+    posture: np.ndarray  # (R, A) int8: x_i; poles keep their fixed posture
+    alignment: np.ndarray  # (R, N): expected posture under the current logit probabilities
+    threat: np.ndarray  # (R, N) sigma_i
+    public_lean: np.ndarray  # (R, N) mu_i
+    standing: np.ndarray  # (R, N) L_i
+    credibility_alpha: np.ndarray  # (R, N)
+    credibility_beta: np.ndarray  # (R, N)
+    status: np.ndarray  # (R, N) int8 Status codes
+    months_not_aligned: np.ndarray  # (R, N) int16: consecutive months with posture <= 0
+    months_frozen: np.ndarray  # (R, N) int16
+    relation: np.ndarray  # (R, A, A) rho_ij, zero diagonal
+    last_offence: np.ndarray  # (R, A, A) int16: month j last offended i, at [r, i, j]
+    last_attack: np.ndarray  # (R, C) int16: month of the last attack in each conflict
+    last_negotiation: np.ndarray  # (R, C) int16
+    attacked_by: np.ndarray  # (R, N) int16: this month's attacker of i, -1 if none
+    request: np.ndarray  # (R, N) bool: i invoked Article 4 this month
+    request_month: np.ndarray  # (R,) int16: month of the last Article 4 request
+    done_once: dict[tuple[int, int, int], np.ndarray]  # (agent, action, target) -> (R,) bool
+
+    @property
+    def replications(self) -> int:
+        return self.posture.shape[0]
+
+    @property
+    def credibility(self) -> np.ndarray:
+        """c_i = alpha / (alpha + beta), the Beta mean (MODEL section 7)."""
+        return self.credibility_alpha / (self.credibility_alpha + self.credibility_beta)
+
+
+def initial_state(scenario: Scenario, params: Parameters, replications: int) -> WorldState:
+    """The month-0 state of every replication, from the scenario."""
+    agents = list(scenario.agents.values())
+    n, a, r = params.agents, params.actors, replications
+    conflicts = sum(1 for agent in agents if agent.rival is not None)
+
+    def tile(values: list | np.ndarray, dtype=float) -> np.ndarray:
+        return np.tile(np.asarray(values, dtype=dtype), (r, 1))
+
+    posture = tile([*[x.posture for x in agents], *params.pole_posture], np.int8)
+    prior_mean = np.array([x.credibility_prior.mean for x in agents])
+    prior_strength = np.array([x.credibility_prior.strength for x in agents])
+    status = [Status[x.status].value for x in agents]
+    return WorldState(
+        posture=posture,
+        alignment=posture[:, :n].astype(float),
+        threat=tile([x.threat for x in agents]),
+        public_lean=tile(params.public_lean),
+        standing=tile([x.standing for x in agents]),
+        credibility_alpha=tile(prior_mean * prior_strength),
+        credibility_beta=tile((1.0 - prior_mean) * prior_strength),
+        status=tile(status, np.int8),
+        months_not_aligned=np.zeros((r, n), dtype=np.int16),
+        months_frozen=np.zeros((r, n), dtype=np.int16),
+        relation=np.tile(params.propensity, (r, 1, 1)),
+        last_offence=np.full((r, a, a), NEVER, dtype=np.int16),
+        last_attack=np.full((r, conflicts), NEVER, dtype=np.int16),
+        last_negotiation=np.full((r, conflicts), NEVER, dtype=np.int16),
+        attacked_by=np.full((r, n), -1, dtype=np.int16),
+        request=np.zeros((r, n), dtype=bool),
+        request_month=np.full(r, NEVER, dtype=np.int16),
+        done_once={},
+    )
