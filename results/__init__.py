@@ -1,0 +1,1 @@
+"""Result store: run folders, tables, summaries, comparisons and plots."""

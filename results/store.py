@@ -1,0 +1,212 @@
+"""The run folder: writing a batch's tables chunk by chunk, and reading them back.
+
+`RunFolderWriter` writes each chunk's four tables as soon as the chunk is simulated, straight into
+the final folder, so finished chunks survive a crash; `finish` completes the folder with the CSV
+assembly (CSV format), `summary.csv` and `manifest.json`. `read_table` reads any table back in
+its canonical layout, whichever format it was written in. See `results.layout` for file names.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from results.atomic import atomic_write
+from results.layout import (
+    FORMATS,
+    PARTS_DIR,
+    SUMMARY_NAME,
+    completed_chunks,
+    list_parts,
+    part_path,
+    parts_dir,
+)
+from results.manifest import read_manifest, write_manifest
+from results.schema import (
+    POINT,
+    TABLE_NAMES,
+    conform,
+    empty_table,
+    float_columns,
+    schema,
+    sort_keys,
+)
+from results.summary import summary_table
+from results.tables import all_tables
+from simulation.record import RunRecord
+
+__all__ = [
+    "RunFolderWriter",
+    "completed_chunks",
+    "read_manifest",
+    "read_table",
+    "write_manifest",
+]
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Write `df` as a single Parquet file (no index)."""
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path)
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    """Write `df` as CSV with a header row (no index; NaN as an empty cell; text quoted).
+
+    Arrow's writer is an order of magnitude faster than pandas' and writes floats in their
+    shortest round-trip form.
+    """
+    pacsv.write_csv(pa.Table.from_pandas(df, preserve_index=False), path)
+
+
+_WRITERS = {"parquet": _write_parquet, "csv": _write_csv}
+
+
+def _first_line(path: Path) -> str:
+    """The first line of a text file, with its newline."""
+    with path.open(encoding="utf-8", newline="") as src:
+        return src.readline()
+
+
+def _assemble_csv(parts: list[Path], target: Path, header: str) -> None:
+    """Concatenate CSV `parts` (each with the same header row) into `target`, atomically.
+
+    `header` (without newline) is written when there are no parts. Raises ValueError if the parts'
+    headers differ.
+    """
+    expected = _first_line(parts[0]) if parts else header + "\n"
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", encoding="utf-8", newline="") as out:
+            out.write(expected)
+            for part in parts:
+                with part.open(encoding="utf-8", newline="") as src:
+                    first = src.readline()
+                    if first != expected:
+                        raise ValueError(f"{part} has header {first!r}, expected {expected!r}")
+                    shutil.copyfileobj(src, out)
+
+    atomic_write(target, write)
+
+
+class RunFolderWriter:
+    """Writes one run folder chunk by chunk.
+
+    Args:
+        path: the folder to create; it must not exist unless `force`, which removes it first.
+        fmt: "parquet" (a directory dataset per table) or "csv" (one file per table).
+        force: replace an existing folder.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], fmt: str = "parquet", *, force: bool = False):
+        if fmt not in FORMATS:
+            raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+        self.path = Path(path)
+        self.fmt = fmt
+        self.finished = False
+        if self.path.exists() or self.path.is_symlink():
+            if not force:
+                raise FileExistsError(
+                    f"run folder {self.path} already exists; choose another path or use force"
+                )
+            _remove(self.path)
+        self.path.mkdir(parents=True)
+        for name in TABLE_NAMES:
+            parts_dir(self.path, name, fmt).mkdir(parents=True)
+
+    def write_chunk(self, chunk_index: int, record: RunRecord, point: int | None = None) -> None:
+        """Write the four tables of `record` as part `chunk_index` of each table, atomically."""
+        if self.finished:
+            raise RuntimeError(f"run folder {self.path} is already finished")
+        for name, table in all_tables(record, point).items():
+            path = part_path(self.path, name, self.fmt, chunk_index)
+            atomic_write(path, partial(_WRITERS[self.fmt], table))
+
+    def finish(self, manifest: dict[str, Any]) -> Path:
+        """Complete the folder: assemble CSV tables, write summary.csv, then manifest.json.
+
+        Returns the folder's path.
+        """
+        if self.finished:
+            raise RuntimeError(f"run folder {self.path} is already finished")
+        if self.fmt == "csv":
+            self._assemble_csv_tables()
+        summary = summary_table(read_table(self.path, "metrics"))
+        atomic_write(self.path / SUMMARY_NAME, partial(_write_csv, summary))
+        write_manifest(self.path, manifest)
+        self.finished = True
+        return self.path
+
+    def _assemble_csv_tables(self) -> None:
+        """Turn the CSV parts of every table into one `name.csv`, then drop the parts."""
+        for name in TABLE_NAMES:
+            parts = list(list_parts(parts_dir(self.path, name, "csv"), "csv").values())
+            header = ",".join(f'"{col}"' for col in schema(name))
+            _assemble_csv(parts, self.path / f"{name}.csv", header)
+        shutil.rmtree(self.path / PARTS_DIR)
+
+
+def _remove(path: Path) -> None:
+    """Remove a file, symlink or folder tree."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def _read_parquet(path: Path, name: str) -> pd.DataFrame:
+    """Read a Parquet file or a directory of part files (in chunk order) as one frame."""
+    if path.is_file():
+        return pq.read_table(path).to_pandas()
+    parts = list(list_parts(path, "parquet").values())
+    if not parts:
+        return empty_table(name)
+    return pa.concat_tables([pq.read_table(part) for part in parts]).to_pandas()
+
+
+def _read_csv(path: Path, name: str) -> pd.DataFrame:
+    """Read a CSV table with its canonical dtypes; empty text cells stay "" (not NaN)."""
+    floats = float_columns(name)
+    return pd.read_csv(
+        path,
+        dtype=schema(name, with_point=True),
+        keep_default_na=False,
+        na_values={col: ["", "nan", "NaN"] for col in floats},
+    )
+
+
+def _read_csv_parts(directory: Path, name: str) -> pd.DataFrame:
+    """Read the not yet assembled CSV parts of an unfinished folder as one frame."""
+    parts = [_read_csv(part, name) for part in list_parts(directory, "csv").values()]
+    return pd.concat(parts, ignore_index=True) if parts else empty_table(name)
+
+
+def _read_raw(folder: Path, name: str) -> pd.DataFrame:
+    """Table `name` as stored, from whichever of its files exist."""
+    if (folder / f"{name}.parquet").exists():
+        return _read_parquet(folder / f"{name}.parquet", name)
+    if (folder / f"{name}.csv").exists():
+        return _read_csv(folder / f"{name}.csv", name)
+    if parts_dir(folder, name, "csv").is_dir():
+        return _read_csv_parts(parts_dir(folder, name, "csv"), name)
+    raise FileNotFoundError(f"no table {name!r} in {folder} (neither .parquet nor .csv)")
+
+
+def read_table(folder: str | os.PathLike[str], name: str) -> pd.DataFrame:
+    """Read table `name` of a run folder, in canonical dtypes, sorted by its natural keys.
+
+    Works on Parquet and CSV folders, and on the parts of an unfinished CSV folder. Sorting is
+    stable, so events keep their recorded order within a run and month. The index is 0..n-1.
+    """
+    df = conform(_read_raw(Path(folder), name), name)
+    keys = sort_keys(name, with_point=POINT in df.columns)
+    if keys:
+        df = df.sort_values(keys, kind="stable")
+    return df.reset_index(drop=True)

@@ -1,0 +1,190 @@
+"""Pure functions turning a `RunRecord` into long-format pandas tables.
+
+Rows are laid out in the record's array order (run, then month, then agent or pair), built with
+numpy repeat/tile so that a record of thousands of replications converts without Python loops.
+The columns and dtypes are those of `results.schema`.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from results.schema import (
+    FLOAT,
+    MONTH_DTYPE,
+    POINT,
+    POINT_DTYPE,
+    RUN_DTYPE,
+    STRING,
+    conform,
+    empty_table,
+)
+from simulation.calendar import month_labels
+from simulation.record import AGENT_FIELDS, EVENT_FIELDS, METRIC_NAMES, STATUS_NAMES, RunRecord
+
+_AGENT_FLOATS: tuple[str, ...] = ("alignment", "credibility", "standing", "threat")
+
+
+def code_labels(
+    codes: np.ndarray, names: list[str] | tuple[str, ...] | np.ndarray
+) -> pd.api.extensions.ExtensionArray:
+    """Map integer `codes` to the strings `names[code]` as a string array (no Python loop).
+
+    Raises ValueError if a code is outside 0..len(names)-1.
+    """
+    codes = np.asarray(codes, dtype=np.int64).reshape(-1)
+    if codes.size and (codes.min() < 0 or codes.max() >= len(names)):
+        raise ValueError(f"codes must lie in 0..{len(names) - 1}, got {codes.min()}..{codes.max()}")
+    dictionary = pa.array([str(name) for name in names], type=pa.large_string())
+    strings = pa.DictionaryArray.from_arrays(pa.array(codes), dictionary).cast(pa.large_string())
+    return pd.array(strings, dtype=STRING)
+
+
+def _require_shape(what: str, array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Return `array` as numpy, raising ValueError unless it has exactly `shape`."""
+    array = np.asarray(array)
+    if array.shape != shape:
+        raise ValueError(f"{what} must have shape {shape}, got {array.shape}")
+    return array
+
+
+def _runs(record: RunRecord, repeats: int) -> np.ndarray:
+    """Global run numbers, each repeated `repeats` times (the run axis is outermost)."""
+    runs = np.arange(record.replications, dtype=RUN_DTYPE) + RUN_DTYPE.type(record.run_offset)
+    return np.repeat(runs, repeats)
+
+
+def _months(record: RunRecord, repeats: int) -> np.ndarray:
+    """Month indices, each repeated `repeats` times, tiled over the runs."""
+    months = np.repeat(np.arange(record.months, dtype=MONTH_DTYPE), repeats)
+    return np.tile(months, record.replications)
+
+
+def _dates(record: RunRecord, months: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """The "YYYY-MM" label of each month index in `months`."""
+    return code_labels(months, month_labels(record.start, record.months))
+
+
+def _finish(columns: dict[str, object], name: str, point: int | None) -> pd.DataFrame:
+    """Assemble the columns into table `name`, adding the `point` column first if given."""
+    df = pd.DataFrame(columns)
+    if point is not None:
+        df.insert(0, POINT, np.full(len(df), operator.index(point), dtype=POINT_DTYPE))
+    return conform(df, name)
+
+
+def metrics_table(record: RunRecord, point: int | None = None) -> pd.DataFrame:
+    """One row per run × month: run, month, date and the five cohesion metrics."""
+    shape = (record.replications, record.months)
+    months = _months(record, 1)
+    columns: dict[str, object] = {
+        "run": _runs(record, record.months),
+        "month": months,
+        "date": _dates(record, months),
+    }
+    for metric in METRIC_NAMES:
+        values = _require_shape(f"metrics[{metric!r}]", record.metrics[metric], shape)
+        columns[metric] = values.astype(FLOAT, copy=False).reshape(-1)
+    return _finish(columns, "metrics", point)
+
+
+def agents_table(record: RunRecord, point: int | None = None) -> pd.DataFrame:
+    """One row per run × month × agent: the agent's posture, scores and CSTO status."""
+    n_agents = len(record.agent_codes)
+    shape = (record.replications, record.months, n_agents)
+    fields = {f: _require_shape(f"agents[{f!r}]", record.agents[f], shape) for f in AGENT_FIELDS}
+    months = _months(record, n_agents)
+    columns: dict[str, object] = {
+        "run": _runs(record, record.months * n_agents),
+        "month": months,
+        "date": _dates(record, months),
+        "agent": code_labels(np.tile(np.arange(n_agents), shape[0] * shape[1]), record.agent_codes),
+        "posture": fields["posture"].astype(np.int8, copy=False).reshape(-1),
+    }
+    for name in _AGENT_FLOATS:
+        columns[name] = fields[name].astype(FLOAT, copy=False).reshape(-1)
+    columns["status"] = code_labels(fields["status"], STATUS_NAMES)
+    return _finish(columns, "agents", point)
+
+
+def relations_table(record: RunRecord, point: int | None = None) -> pd.DataFrame:
+    """One row per run × month × ordered pair of distinct actors: source's warmth to target."""
+    n_actors = len(record.actor_codes)
+    shape = (record.replications, record.months, n_actors, n_actors)
+    relations = _require_shape("relations", record.relations, shape)
+    sources, targets = np.nonzero(~np.eye(n_actors, dtype=bool))
+    n_pairs = sources.size
+    cells = shape[0] * shape[1]
+    return _finish(
+        {
+            "run": _runs(record, record.months * n_pairs),
+            "month": _months(record, n_pairs),
+            "source": code_labels(np.tile(sources, cells), record.actor_codes),
+            "target": code_labels(np.tile(targets, cells), record.actor_codes),
+            "relation": relations[:, :, sources, targets].astype(np.float32).reshape(-1),
+        },
+        "relations",
+        point,
+    )
+
+
+def _event_arrays(record: RunRecord) -> dict[str, np.ndarray] | None:
+    """The record's event arrays as 1-D numpy arrays of equal length, or None if it has none."""
+    if not record.events:
+        return None
+    missing = [f for f in EVENT_FIELDS if f not in record.events]
+    if missing:
+        raise ValueError(f"events lack the fields {missing}")
+    arrays = {f: np.asarray(record.events[f]).reshape(-1) for f in EVENT_FIELDS}
+    if len({a.size for a in arrays.values()}) > 1:
+        raise ValueError("event arrays must all have the same length")
+    runs = arrays["run"]
+    if runs.size and (runs.min() < 0 or runs.max() >= record.replications):
+        raise ValueError(f"event runs must be local indices 0..{record.replications - 1}")
+    return arrays
+
+
+def events_table(record: RunRecord, point: int | None = None) -> pd.DataFrame:
+    """One row per event, in record order; `target` is "" for events without a target."""
+    arrays = _event_arrays(record)
+    if arrays is None or arrays["run"].size == 0:
+        return _finish(dict(empty_table("events").items()), "events", point)
+    months = arrays["month"].astype(MONTH_DTYPE)
+    targets = arrays["target"].astype(np.int64)
+    no_target = len(record.actor_codes)
+    return _finish(
+        {
+            "run": arrays["run"].astype(RUN_DTYPE) + RUN_DTYPE.type(record.run_offset),
+            "month": months,
+            "date": _dates(record, months),
+            "actor": code_labels(arrays["actor"], record.actor_codes),
+            "action": code_labels(arrays["action"], record.action_names),
+            "target": code_labels(
+                np.where(targets == -1, no_target, targets), [*record.actor_codes, ""]
+            ),
+            "goldstein": arrays["goldstein"].astype(FLOAT),
+        },
+        "events",
+        point,
+    )
+
+
+TableFunction = Callable[..., pd.DataFrame]
+
+TABLE_FUNCTIONS: dict[str, TableFunction] = {
+    "metrics": metrics_table,
+    "agents": agents_table,
+    "relations": relations_table,
+    "events": events_table,
+}
+"""Table name -> the function building it, in the order of `schema.TABLE_NAMES`."""
+
+
+def all_tables(record: RunRecord, point: int | None = None) -> dict[str, pd.DataFrame]:
+    """The four tables of `record`, keyed by table name."""
+    return {name: build(record, point) for name, build in TABLE_FUNCTIONS.items()}
