@@ -102,6 +102,10 @@ class CatalogueBuilder:
         self.conflicts = conflicts_of(scenario)
         self.members = member_indices(scenario)
         self.patron = self.index[scenario.world.patron]
+        self.no_relations = {
+            frozenset(self.index[code] for code in pair)
+            for pair in scenario.world.no_diplomatic_relations
+        }
 
     def acts(self, name: str, agent: int) -> bool:
         spec = self.scenario.actions.get(name)
@@ -136,10 +140,12 @@ class CatalogueBuilder:
             return self._conflict_options(name, spec, agent)
         if spec.targets == ["members"]:
             return [Option(name, -1, self.vector(spec, agent, -1), spec)]
+        needs_ties = "diplomatic_relations" in spec.requires
         return [
             Option(name, target, self.vector(spec, agent, target), spec)
             for target in self._targets(spec, agent)
             if target != agent
+            and not (needs_ties and frozenset((agent, target)) in self.no_relations)
         ]
 
     def _targets(self, spec: ActionSpec, agent: int) -> list[int]:

@@ -40,7 +40,11 @@ class Country(mesa.Agent):
         super().__init__(model)
         self.code = code
         self.index = index
-        catalogue = model.catalogue
+        self.build_menus()
+
+    def build_menus(self) -> None:
+        """Resolve this agent's menus from the model's catalogue (again after a catalogue shock)."""
+        catalogue, index = self.model.catalogue, self.index
         self.diplomacy_menu = catalogue.diplomacy_menu(index)
         self.summit_menu = catalogue.menu(index, SUMMIT_ACTIONS)
         self.request_menu = catalogue.menu(index, ("invoke_article4",))

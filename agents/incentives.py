@@ -92,21 +92,25 @@ def posture_utilities(params: Parameters, state: WorldState, i: int) -> np.ndarr
 def warmth_weights(
     params: Parameters, state: WorldState, i: int, reaction: tuple[float, float]
 ) -> np.ndarray:
-    """(R, A) how much i values each actor's warmth toward it: trade, loyalty and security.
+    """(R, A) how much i values each actor's warmth toward it: trade, security and loyalty.
 
-    trade: beta_T w_ij; loyalty: beta_L D_i (1 - L_i) x (standing moves with Russia's warmth,
-    concave in L: the lower i's standing, the more a signal is worth); security: beta_S sigma_i x
-    the protection each patron offers.
+    trade: beta_T w_ij, and security: beta_S sigma_i x the protection each patron offers, both
+    times (1 - rho_ji): the value of warmth is concave (V(rho) = rho - rho^2/2), so a partner who
+    is already warm is worth little more courting. loyalty: beta_L D_i (1 - L_i) x standing
+    reaction x (1 + overstretch): Russia's favour moves with its warmth, is worth more the lower it
+    is, and an overstretched Russia at war pays more for loyalty.
     """
     standing_reaction = reaction[1]
     weights = np.tile(params.beta_trade[i] * params.trade_weight[i], (state.replications, 1))
-    need = params.dependence[i] * (1.0 - state.standing[:, i])
-    weights[:, params.patron] += params.beta_loyalty[i] * need * standing_reaction
     by_patron, by_pole = params.protection(state.credibility[:, i], i)
     weights[:, params.patron] += params.beta_security[i] * state.threat[:, i] * by_patron
     pole = params.alternative_pole[i]
     if pole >= 0:
         weights[:, pole] += params.beta_security[i] * state.threat[:, i] * by_pole
+    weights *= 1.0 - state.relation[:, :, i]  # concave: warmth is worth less the warmer j is
+    need = params.dependence[i] * (1.0 - state.standing[:, i])
+    favour = standing_reaction * (1.0 + params.overstretch)
+    weights[:, params.patron] += params.beta_loyalty[i] * need * favour
     weights[:, i] = 0.0
     return weights
 

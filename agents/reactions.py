@@ -2,8 +2,10 @@
 
 MODEL 5.2: the target k moves rho_ki by eta g_k / 10; an observer j moves rho_ji by
 eta_obs sum_k rho_jk g_k / 10 (balance: the friend of the one you hurt likes you less); Russia moves
-the actor's standing L_i with its own warmth change. An act with Goldstein weight <= -2 toward an
-agent is an offence that agent may answer (summon, recall) for `offence_memory` months.
+the actor's standing L_i with its own warmth change, and Russia's own acts (reward, pressure) move
+their targets' standing directly; both scale with (1 + overstretch). An act with Goldstein weight
+<= -3 toward an agent is an offence that agent may answer (summon, recall) for `offence_memory`
+months (a -2 such as courting the West is a cooling, not an insult).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 from simulation.parameters import Parameters
 from simulation.state import WorldState
 
-OFFENCE_GOLDSTEIN = -2.0
+OFFENCE_GOLDSTEIN = -3.0
 
 
 def apply_action(
@@ -33,9 +35,14 @@ def apply_action(
     column = state.relation[:, :, actor]
     np.clip(column + change, -1.0, 1.0, out=column)
     state.relation[:, :, actor] = column
+    favour = standing_reaction * (1.0 + params.overstretch)
     if actor < params.agents and actor != params.patron:
-        standing = state.standing[:, actor] + standing_reaction * change[:, params.patron]
+        standing = state.standing[:, actor] + favour * change[:, params.patron]
         state.standing[:, actor] = np.clip(standing, -1.0, 1.0)
+    if actor == params.patron:
+        clients = slice(0, params.agents)
+        standing = state.standing[:, clients] + favour * scaled[:, clients]
+        state.standing[:, clients] = np.clip(standing, -1.0, 1.0)
     offended = goldstein <= OFFENCE_GOLDSTEIN  # (R, A)
     offended[:, params.agents :] = False
     rows, victims = np.nonzero(offended)

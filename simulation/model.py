@@ -184,6 +184,11 @@ class CSTOModel(mesa.Model):
                 _set_path(data, key, _get_path(data, key) + value)
         self.spec = Scenario.model_validate(data)
         self.params = build_parameters(self.spec)
+        changed = [key for shock in shocks for key in (*shock.set, *shock.add)]
+        if any(key.startswith("actions.") for key in changed):
+            self.catalogue = CatalogueBuilder(self.spec)
+            for country in self.countries:
+                country.build_menus()
 
     def _force(self, shock: Shock) -> None:
         event = shock.event

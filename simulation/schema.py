@@ -72,6 +72,7 @@ PRECONDITIONS: tuple[str, ...] = (
     "once",
     "member",
     "not_party",
+    "diplomatic_relations",
 )
 """Predicates an action's `requires` may list (their meaning: docs/MODEL.md, "Preconditions")."""
 
@@ -193,6 +194,9 @@ class AllianceSpec(Strict):
 class WorldSpec(Strict):
     patron: Code = Field("RUS", description="the alliance's leading power")
     overstretch: Unit = Field(0.0, description="Russia's military overstretch")
+    no_diplomatic_relations: list[tuple[Code, Code]] = Field(
+        default_factory=list, description="pairs with no embassies (no summons, no recalls)"
+    )
 
 
 class DynamicsSpec(Strict):
@@ -364,6 +368,9 @@ def check_cross_references(scenario: Scenario) -> None:
     overlap = agents & set(scenario.poles)
     if overlap:
         raise ValueError(f"codes used both as agent and pole: {sorted(overlap)}")
+    for number, pair in enumerate(scenario.world.no_diplomatic_relations):
+        for code in pair:
+            _require(code in actors, f"world.no_diplomatic_relations[{number}] {code!r}", actors)
     for code, agent in scenario.agents.items():
         where = f"agents.{code}"
         if agent.alternative_pole is not None:
