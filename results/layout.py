@@ -13,10 +13,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Literal
 
 from results.schema import TABLE_NAMES
 
-FORMATS: tuple[str, ...] = ("parquet", "csv")
+Format = Literal["parquet", "csv"]
+FORMATS: tuple[Format, ...] = ("parquet", "csv")
 PARTS_DIR = ".parts"
 SUMMARY_NAME = "summary.csv"
 PLOTS_DIR = "plots"

@@ -138,16 +138,15 @@ def _format_month_axis(ax: Axes, dates: pd.Series, max_ticks: int) -> None:
 
 
 def _draw_band_on(ax: Axes, data: pd.DataFrame, max_ticks: int) -> None:
-    """Shaded 5–95% band and median line (with markers when there are few months)."""
-    ax.fill_between(
-        data["date"],
-        data["p05"],
-        data["p95"],
-        color=_BAND_COLOR,
-        alpha=0.35,
-        linewidth=0,
-        label="5–95% of runs",
-    )
+    """Shaded 5–95% band and median line (with markers when there are few months).
+
+    A single month has no width to shade, so its band is drawn as a thick vertical bar.
+    """
+    band = {"color": _BAND_COLOR, "alpha": 0.35, "label": "5–95% of runs"}
+    if len(data) == 1:
+        ax.vlines(data["date"], data["p05"], data["p95"], linewidth=12, **band)
+    else:
+        ax.fill_between(data["date"], data["p05"], data["p95"], linewidth=0, **band)
     marker = "o" if len(data) <= 12 else None
     ax.plot(
         data["date"],

@@ -24,6 +24,7 @@ from results.layout import (
     FORMATS,
     PARTS_DIR,
     SUMMARY_NAME,
+    Format,
     completed_chunks,
     list_parts,
     part_path,
@@ -105,7 +106,9 @@ class RunFolderWriter:
         force: replace an existing folder.
     """
 
-    def __init__(self, path: str | os.PathLike[str], fmt: str = "parquet", *, force: bool = False):
+    def __init__(
+        self, path: str | os.PathLike[str], fmt: Format = "parquet", *, force: bool = False
+    ) -> None:
         if fmt not in FORMATS:
             raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
         self.path = Path(path)
@@ -154,7 +157,14 @@ class RunFolderWriter:
 
 
 def _remove(path: Path) -> None:
-    """Remove a file, symlink or folder tree."""
+    """Remove a file, symlink or folder tree; refuse the working or home folder or their parents.
+
+    The guard turns a mistaken `--out . --force` into an error instead of a deleted project.
+    """
+    target = path.resolve()
+    for protected in (Path.cwd().resolve(), Path.home().resolve()):
+        if target == protected or target in protected.parents:
+            raise ValueError(f"refusing to remove {path}: it contains {protected}")
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     else:

@@ -132,6 +132,16 @@ def test_draw_band_uses_the_given_axes(summary: pd.DataFrame) -> None:
     assert len(ax.lines) == 1
 
 
+def test_a_single_month_band_is_drawn_as_a_bar() -> None:
+    one = pd.DataFrame(
+        {"date": [pd.Timestamp("2024-01-01")], "p05": [0.2], "p50": [0.5], "p95": [0.7]}
+    )
+    (ax,) = draw_band(one).axes
+    (bar,) = ax.collections
+    np.testing.assert_allclose(bar.get_segments()[0][:, 1], [0.2, 0.7])
+    assert ax.get_xlim()[0] < ax.get_xlim()[1]
+
+
 def test_draw_components_is_a_titled_grid(summary: pd.DataFrame) -> None:
     fig = draw_components(components_data(summary), scenario_name="s", runs=20)
     assert len(fig.axes) == 4

@@ -161,6 +161,18 @@ def test_existing_folder_needs_force(tmp_path: Path) -> None:
     assert (folder / "metrics.parquet").is_dir()
 
 
+def test_force_refuses_to_remove_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "project" / "src"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    for path in (work, tmp_path / "project", Path(".")):
+        with pytest.raises(ValueError, match="refusing"):
+            RunFolderWriter(path, force=True)
+    assert work.is_dir()
+
+
 def test_bad_format_and_writing_after_finish_are_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="format"):
         RunFolderWriter(tmp_path / "x", "xlsx")
