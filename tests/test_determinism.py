@@ -1,0 +1,101 @@
+"""Reproducibility (MODEL section 9): a seed fixes a run; a batch does not depend on its workers."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import assert_records_equal, records_differ
+
+from simulation.batch import chunk_seed, iter_records, plan_chunks, run_chunk
+from simulation.calendar import month_index
+from simulation.model import CSTOModel
+from simulation.record import RunRecord
+from simulation.scenario import load_scenario
+from simulation.schema import Scenario
+
+SEED = 20221123
+
+
+def run(seed: int, replications: int = 100) -> RunRecord:
+    return CSTOModel("history-2022", replications=replications, rng=seed).run()
+
+
+def test_same_seed_same_record():
+    first, second = run(SEED), run(SEED)
+    assert len(first.events["run"]) > 0, "something happens to compare"
+    assert_records_equal(first, second)
+
+
+def test_different_seeds_differ():
+    first, second = run(SEED), run(SEED + 1)
+    assert records_differ(first, second)
+
+
+def test_seeded_generator_is_not_shared_between_models():
+    """Building a second model in between does not disturb the first one's stream."""
+    alone = run(SEED, replications=20)
+    model = CSTOModel("history-2022", replications=20, rng=SEED)
+    CSTOModel("history-2022", replications=20, rng=SEED + 5).run()
+    assert_records_equal(alone, model.run())
+
+
+# -- the batch runner ----------------------------------------------------------------------------
+
+BATCH_MONTHS = 3
+
+
+@pytest.fixture(scope="module")
+def short_history() -> Scenario:
+    """history-2022 with only the shocks of its first 3 months (later ones are outside the
+    horizon of a 3-month batch)."""
+    scenario = load_scenario("history-2022")
+    data = scenario.model_dump(by_alias=True)
+    data["shocks"] = [
+        shock
+        for shock in data["shocks"]
+        if month_index(scenario.start, shock["month"]) < BATCH_MONTHS
+    ]
+    return Scenario.model_validate(data)
+
+
+def test_batch_is_identical_for_one_and_two_workers(short_history):
+    chunks = plan_chunks(1100, SEED)
+    assert [c.size for c in chunks] == [500, 500, 100]
+    serial = dict(iter_records(short_history, BATCH_MONTHS, chunks, workers=1))
+    parallel = dict(iter_records(short_history, BATCH_MONTHS, chunks, workers=2))
+    assert serial.keys() == parallel.keys() == set(chunks)
+    for chunk in chunks:
+        assert serial[chunk].run_offset == chunk.offset
+        assert serial[chunk].replications == chunk.size
+        assert serial[chunk].months == BATCH_MONTHS
+        assert_records_equal(serial[chunk], parallel[chunk])
+    # and the chunks are not copies of one another
+    assert records_differ(serial[chunks[0]], serial[chunks[1]])
+
+
+def test_a_chunk_reruns_identically(short_history):
+    chunk = plan_chunks(1100, SEED)[2]
+    assert_records_equal(
+        run_chunk(short_history, BATCH_MONTHS, chunk), run_chunk(short_history, BATCH_MONTHS, chunk)
+    )
+
+
+def test_chunk_seeds_are_distinct():
+    chunks = plan_chunks(200_000, SEED)
+    seeds = [c.seed for c in chunks]
+    assert len(seeds) == 400
+    assert len(set(seeds)) == len(seeds)
+    other = {c.seed for c in plan_chunks(200_000, SEED + 1)}
+    assert not other & set(seeds), "another batch seed gives other chunk seeds"
+
+
+def test_chunk_seeds_depend_only_on_batch_seed_and_index():
+    small = plan_chunks(1100, SEED)
+    large = plan_chunks(5000, SEED)
+    fine = plan_chunks(1100, SEED, chunk_size=100)
+    for chunk in small:
+        assert chunk.seed == chunk_seed(SEED, chunk.index)
+        assert chunk.seed == large[chunk.index].seed
+        assert chunk.seed == fine[chunk.index].seed
+    assert [c.offset for c in small] == [0, 500, 1000]
+    assert chunk_seed(SEED, 0) != chunk_seed(SEED + 1, 0)
+    assert chunk_seed(SEED, 0) != chunk_seed(SEED, 1)
