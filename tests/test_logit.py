@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-import simulation  # noqa: F401  (first: see test_agents_package_imports_on_its_own)
 from agents.logit import logit_probabilities, sample_logit
 
 

@@ -10,7 +10,6 @@ import mesa
 import numpy as np
 import pytest
 
-import simulation  # noqa: F401  (first: `import agents` alone fails, see test_logit)
 from agents.country import Country
 from agents.pole import Pole
 from results.tables import agents_table

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from helpers import world_scenario
 
-import simulation  # noqa: F401  (first: `import agents` alone fails, see test_logit)
 from agents.reactions import OFFENCE_GOLDSTEIN, apply_action
 from results.tables import events_table
 from simulation.model import CSTOModel
