@@ -164,7 +164,7 @@ def months_option(help_text: str):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_version("csto"), prog_name="csto")
+@click.version_option(package_name="csto", prog_name="csto")
 def main() -> None:
     """Scenario simulation of CSTO alliance politics (five Mesa country agents)."""
 
