@@ -17,7 +17,7 @@ import numpy as np
 from agents.aggression import attack_probability
 from agents.catalogue import RESPONSE_ACTIONS, SUMMIT_ACTIONS, Menu
 from agents.incentives import POSTURES, action_utilities, posture_utilities
-from agents.logit import logit_probabilities, sample_logit
+from agents.logit import logit_probabilities, sample_from_probabilities, sample_logit
 from simulation.alliance import credibility_loss_if_refused
 from simulation.parameters import ARTICLE4_POLICIES
 from simulation.record import Status
@@ -173,7 +173,7 @@ class Country(mesa.Agent):
         utilities = posture_utilities(self.params, state, i)
         rationality = self.params.rationality[i]
         probabilities = logit_probabilities(utilities, rationality)
-        choice = sample_logit(self.model.rng, utilities, rationality)
+        choice = sample_from_probabilities(self.model.rng, probabilities)
         state.posture[:, i] = POSTURES[choice]
         state.alignment[:, i] = probabilities @ POSTURES
 

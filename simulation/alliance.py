@@ -13,21 +13,25 @@ import numpy as np
 
 
 def collective_response(levels: np.ndarray, sizes: np.ndarray, rule: str) -> np.ndarray:
-    """f for each replication from the responders' levels (R, M) and sizes (M,).
+    """f for each replication from the responders' levels (R, M) and sizes ((M,) or (R, M)).
 
     consensus: the minimum (any refusal blocks collective aid, the CSTO's consensus rule);
-    weighted_median: the lowest level at which the cumulative size share reaches one half.
+    weighted_median: the lowest level at which the cumulative size share reaches one half
+    (a responder of size 0 does not count). Rows whose sizes are all 0 get 0.
     """
     if levels.shape[1] == 0:
         return np.zeros(levels.shape[0])
     if rule == "consensus":
         return levels.min(axis=1)
+    sizes = np.broadcast_to(np.asarray(sizes, dtype=float), levels.shape)
     order = np.argsort(levels, axis=1, kind="stable")
     sorted_levels = np.take_along_axis(levels, order, axis=1)
-    shares = sizes[order] / sizes.sum()
-    reached = np.cumsum(shares, axis=1) >= 0.5 - 1e-12
+    sorted_sizes = np.take_along_axis(sizes, order, axis=1)
+    totals = sorted_sizes.sum(axis=1, keepdims=True)
+    shares = np.divide(sorted_sizes, totals, out=np.zeros_like(sorted_sizes), where=totals > 0)
+    reached = (np.cumsum(shares, axis=1) >= 0.5 - 1e-12) & (sorted_sizes > 0)
     first = np.argmax(reached, axis=1)
-    return sorted_levels[np.arange(levels.shape[0]), first]
+    return np.where(totals[:, 0] > 0, sorted_levels[np.arange(levels.shape[0]), first], 0.0)
 
 
 def update_credibility(

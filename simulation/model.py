@@ -23,7 +23,7 @@ from simulation.metrics import cohesion_components
 from simulation.parameters import build_parameters, chair_at
 from simulation.record import RunRecord, Status
 from simulation.recorder import Recorder
-from simulation.scenario import load_scenario
+from simulation.scenario import apply_overrides, load_scenario
 from simulation.schema import ACTION_NAMES, Scenario, Shock
 from simulation.state import NEVER, initial_state
 
@@ -112,14 +112,7 @@ class CSTOModel(mesa.Model):
     @staticmethod
     def _resolve(scenario: str | Scenario, overrides: dict, months: int | None) -> Scenario:
         if isinstance(scenario, Scenario):
-            resolved = scenario.model_copy(deep=True)
-            if overrides:
-                data = resolved.model_dump(by_alias=True)
-                for key, value in overrides_from_keywords(overrides).items():
-                    _set_path(data, key, value)
-                resolved = Scenario.model_validate(data)
-            resolved.check_horizon(months or resolved.months)
-            return resolved
+            return apply_overrides(scenario, overrides_from_keywords(overrides), months)
         return load_scenario(scenario, overrides_from_keywords(overrides), months)
 
     def _schedule(self, shocks: list[Shock]) -> dict[int, list[Shock]]:

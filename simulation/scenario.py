@@ -184,21 +184,76 @@ def load_scenario(
     """Load, override and validate a scenario; check its shocks lie in the horizon."""
     data, path = load_raw(str(name_or_path))
     scenario = validate(data, str(path))
+    check_shock_keys(scenario, str(path))
+    return _override_and_check(scenario, data, overrides, months, str(path))
+
+
+def apply_overrides(
+    scenario: Scenario, overrides: list[str] | dict[str, Any] | None, months: int | None
+) -> Scenario:
+    """A validated copy of `scenario` with `overrides` applied and its horizon checked."""
+    data = scenario.model_dump(by_alias=True, exclude_defaults=False)
+    return _override_and_check(scenario, data, overrides, months, scenario.name or "scenario")
+
+
+def _override_and_check(
+    scenario: Scenario,
+    data: dict[str, Any],
+    overrides: list[str] | dict[str, Any] | None,
+    months: int | None,
+    source: str,
+) -> Scenario:
     if overrides:
         items = overrides.items() if isinstance(overrides, dict) else map(parse_override, overrides)
         known = scenario.model_dump(by_alias=True)
         for key, value in items:
             apply_override(data, key, value, known)
         try:
-            scenario = validate(data, str(path))
+            scenario = validate(data, source)
         except ScenarioError as error:
             raise ScenarioError("--set", error.key, error.message) from None
+    else:
+        scenario = scenario.model_copy(deep=True)
     horizon = months if months is not None else scenario.months
     try:
         scenario.check_horizon(horizon)
     except HorizonError as error:
-        raise ScenarioError(str(path), error.path, str(error)) from None
+        raise ScenarioError(source, error.path, str(error)) from None
     return scenario
+
+
+def check_shock_keys(scenario: Scenario, source: str) -> None:
+    """Every `set`/`add` key of a shock must be a scenario key, and the result must validate."""
+    known = scenario.model_dump(by_alias=True)
+    for number, shock in enumerate(scenario.shocks):
+        for kind in ("set", "add"):
+            for key, value in getattr(shock, kind).items():
+                where = f"shocks[{number}].{kind}.{key}"
+                try:
+                    trial = scenario.model_dump(by_alias=True)
+                    if kind == "add":
+                        current = _lookup(known, key, where, source)
+                        if not isinstance(current, int | float) or isinstance(current, bool):
+                            raise ScenarioError(source, where, "add needs a numeric key")
+                        value = current + value
+                    apply_override(trial, key, value, known)
+                except ScenarioError as error:
+                    raise ScenarioError(source, where, error.message) from None
+                try:
+                    Scenario.model_validate(trial)
+                except ValidationError as error:
+                    first = error.errors()[0]
+                    message = first["msg"].removeprefix("Value error, ")
+                    raise ScenarioError(source, where, message) from None
+
+
+def _lookup(known: dict[str, Any], key: str, where: str, source: str) -> Any:
+    node: Any = known
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ScenarioError(source, where, "unknown key")
+        node = node[part]
+    return node
 
 
 def resolved_dict(scenario: Scenario) -> dict[str, Any]:
