@@ -7,33 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import tomli_w
 from click.testing import CliRunner, Result
 
 from cli import main
 
 QUICK_MONTHS = 3
 QUICK_RUNS = 12
-QUICK_NAME = "quick"
-
-
-@pytest.fixture(scope="session")
-def quick_scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`baseline` resolved into one file without its `[[shocks]]`.
-
-    The shipped world schedules tagged 2022 shocks late in 2022; a horizon of a few months is
-    rejected while any shock (applied or not) lies beyond it, so the quick runs use this copy.
-    """
-    from simulation.scenario import load_raw
-
-    data, _ = load_raw("baseline")
-    data.pop("extends", None)
-    data.pop("shocks", None)
-    data["name"] = QUICK_NAME
-    data["description"] = "baseline without shocks, for quick tests"
-    path = tmp_path_factory.mktemp("quick") / f"{QUICK_NAME}.toml"
-    path.write_text(tomli_w.dumps(data), encoding="utf-8")
-    return path
 
 
 def invoke(*args: object) -> Result:

@@ -98,7 +98,7 @@ def test_months_option_shortens_the_horizon(cli, run_fails, write_scenario):
         path,
         "--months",
         4,
-        fragments=(str(path), "outside the horizon 2022-01 + 4 months"),
+        fragments=(str(path), "2022-06 is outside the horizon 2022-01 + 4 months"),
         pattern=r": shocks\[\d+\]\.month: ",
     )
 
