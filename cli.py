@@ -301,11 +301,10 @@ def run(
 
     try:
         writer = RunFolderWriter(out, fmt, force=force)
-    except (FileExistsError, OSError) as error:
-        message = str(error) if isinstance(error, FileExistsError) else f"{out}: {error.strerror}"
-        if isinstance(error, FileExistsError):
-            message += " (--force replaces it)"
-        raise CliError(message) from None
+    except FileExistsError:
+        raise CliError(f"{out} already exists; choose another --out or add --force") from None
+    except OSError as error:
+        raise CliError(f"{out}: cannot create the run folder: {error.strerror}") from None
 
     if not quiet:
         click.echo(

@@ -324,14 +324,15 @@ def test_scenarios_lists_every_shipped_file(cli):
         assert line.split(maxsplit=1)[1] == description
 
 
-def test_show_prints_toml_that_revalidates(cli, tmp_path):
-    result = cli("show", "baseline")
+@pytest.mark.parametrize("name", list(available_scenarios()))
+def test_show_prints_toml_that_revalidates(cli, tmp_path, name):
+    result = cli("show", name)
     assert result.exit_code == 0, result.output
     data = tomllib.loads(result.stdout)
     assert "extends" not in data
     path = tmp_path / "shown.toml"
     path.write_text(result.stdout, encoding="utf-8")
-    assert resolved_dict(load_scenario(path)) == resolved_dict(load_scenario("baseline"))
+    assert resolved_dict(load_scenario(path)) == resolved_dict(load_scenario(name))
     assert cli("validate", path).exit_code == 0
 
 
