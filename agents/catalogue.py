@@ -73,6 +73,15 @@ class Menu:
     def __len__(self) -> int:
         return len(self.actions)
 
+    def subset(self, options: np.ndarray) -> Menu:
+        """The menu restricted to `options` (indices, `none` first), for cheaper utilities."""
+        fields = {
+            name: getattr(self, name)[options]
+            for name in self.__dataclass_fields__
+            if name != "names"
+        }
+        return Menu(**fields, names=[self.names[k] for k in options])
+
 
 def conflicts_of(scenario: Scenario) -> list[tuple[int, int]]:
     """Conflicts as (aggressor, victim) agent-index pairs, from each agent's `rival`."""

@@ -185,7 +185,9 @@ class Country(mesa.Agent):
         if len(menu) < 2:
             return
         mask = self.model.available(self.index, menu)
-        choice = self.choose(menu, mask)
+        open_options = np.flatnonzero(mask.any(axis=0))  # skip options closed in every run
+        local = self.choose(menu.subset(open_options), mask[:, open_options])
+        choice = open_options[local]
         self.act(menu, choice, np.ones(self.model.replications, dtype=bool))
         self.model.answer_offences(self.index, menu, choice)
 

@@ -115,19 +115,6 @@ def warmth_weights(
     return weights
 
 
-def warmth_change(
-    relation: np.ndarray, goldstein: np.ndarray, target: float, observer: float
-) -> np.ndarray:
-    """(R, K, A) expected change of each actor j's warmth toward the actor, for each option.
-
-    Target reaction eta g_j / 10 and observers' balance reaction eta_obs sum_k rho_jk g_k / 10
-    (the friend of the one you hurt likes you less: Heider balance, as in MODEL 5.2).
-    """
-    scaled = goldstein / 10.0  # (K, A)
-    balance = np.einsum("rjk,ok->roj", relation, scaled)
-    return target * scaled[None, :, :] + observer * balance
-
-
 def action_utilities(
     params: Parameters,
     state: WorldState,

@@ -25,8 +25,13 @@ def apply_action(
     goldstein: np.ndarray,
     month: int,
     reaction: tuple[float, float, float],
+    favour_act: bool = False,
 ) -> None:
-    """Apply the acts of `actor` with raw Goldstein rows `goldstein` (R, A); zero rows do nothing."""
+    """Apply the acts of `actor` with raw Goldstein rows `goldstein` (R, A); zero rows do nothing.
+
+    `favour_act`: the patron's own favour instruments (`reward`, `pressure`) move their targets'
+    standing directly.
+    """
     target_eta, observer_eta, standing_reaction = reaction
     scaled = goldstein / 10.0
     balance = np.einsum("rjk,rk->rj", state.relation, scaled)
@@ -39,7 +44,7 @@ def apply_action(
     if actor < params.agents and actor != params.patron:
         standing = state.standing[:, actor] + favour * change[:, params.patron]
         state.standing[:, actor] = np.clip(standing, -1.0, 1.0)
-    if actor == params.patron:
+    if actor == params.patron and favour_act:
         clients = slice(0, params.agents)
         standing = state.standing[:, clients] + favour * scaled[:, clients]
         state.standing[:, clients] = np.clip(standing, -1.0, 1.0)
@@ -48,7 +53,3 @@ def apply_action(
     rows, victims = np.nonzero(offended)
     state.last_offence[rows, victims, actor] = month
 
-
-def chosen_rows(goldstein_by_option: np.ndarray, choice: np.ndarray) -> np.ndarray:
-    """(R, A) Goldstein rows of each replication's chosen option."""
-    return goldstein_by_option[choice]

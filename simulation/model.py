@@ -28,6 +28,10 @@ from simulation.schema import ACTION_NAMES, Scenario, Shock
 from simulation.state import NEVER, initial_state
 
 
+FAVOUR_ACTIONS = np.array([ACTION_ID["reward"], ACTION_ID["pressure"]])
+"""The patron's favour instruments: they move their targets' standing directly."""
+
+
 def mean_cohesion(model: CSTOModel) -> float:
     """Cohesion of the last recorded month, averaged over replications (a Mesa reporter)."""
     return model.latest_metric("cohesion")
@@ -317,7 +321,8 @@ class CSTOModel(mesa.Model):
         if not where.any():
             return
         rows = menu.goldstein[choice] * where[:, None]
-        apply_action(self.params, self.state, actor, rows, self.month, self.reaction)
+        favour_act = bool(np.isin(menu.actions, FAVOUR_ACTIONS).any())
+        apply_action(self.params, self.state, actor, rows, self.month, self.reaction, favour_act)
         runs = np.nonzero(where)[0]
         picked = choice[runs]
         self.recorder.record_events(
@@ -343,7 +348,8 @@ class CSTOModel(mesa.Model):
         state, d, params = self.state, self.spec.dynamics, self.params
         state.threat *= 1.0 - d.threat_decay
         state.relation += d.relation_decay * (params.propensity[None] - state.relation)
-        state.standing *= 1.0 - min(1.0, d.standing_decay * (1.0 + params.overstretch))
+        fading = min(1.0, d.standing_decay * (1.0 + params.overstretch))
+        state.standing += fading * (params.standing[None] - state.standing)
         state.public_lean += d.public_lean_decay * (params.public_lean[None] - state.public_lean)
         discount = self.spec.alliance.credibility_discount
         state.credibility_alpha *= discount

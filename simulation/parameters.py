@@ -38,6 +38,7 @@ class Parameters:
     insecurity: np.ndarray  # q_i
     public_lean: np.ndarray  # mu_i at month 0 (the level it relaxes to)
     dependence: np.ndarray  # D_i
+    standing: np.ndarray  # L_i at month 0: the level Russia's favour fades back to
     pole_credibility: np.ndarray  # belief in the alternative pole's protection
     alternative_pole: np.ndarray  # (N,) actor index of the alternative pole, -1 if none
     rival: np.ndarray  # (N,) agent index of the rival, -1 if none
@@ -126,6 +127,7 @@ def build_parameters(scenario: Scenario) -> Parameters:
         insecurity=vector("insecurity"),
         public_lean=vector("public_lean"),
         dependence=vector("dependence"),
+        standing=vector("standing"),
         pole_credibility=vector("pole_credibility"),
         alternative_pole=np.array(
             [index[a.alternative_pole] if a.alternative_pole else -1 for a in agents]

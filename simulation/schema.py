@@ -112,7 +112,9 @@ class AgentSpec(Strict):
     insecurity: Unit = Field(0.3, description="q_i: the regime's need for outside legitimacy")
     public_lean: Signed = Field(0.0, description="mu_i at month 0: the public on the posture axis")
     dependence: Unit = Field(0.3, description="D_i: how much the economy hangs on Russia's favour")
-    standing: Signed = Field(0.0, description="L_i at month 0: Russia's favour")
+    standing: Signed = Field(
+        0.0, description="L_i at month 0: Russia's favour, and the level it fades back to"
+    )
     threat: Unit = Field(0.0, description="sigma_i at month 0: security threat felt")
     credibility_prior: CredibilityPrior = Field(default_factory=CredibilityPrior)
     alternative_pole: Code | None = Field(None, description="the pole posture -1 aligns with")
@@ -204,7 +206,9 @@ class DynamicsSpec(Strict):
 
     relation_decay: Unit = Field(0.08, description="rho relaxes toward p_ij at this rate")
     threat_decay: Unit = Field(0.35, description="sigma shrinks by this share per month")
-    standing_decay: Unit = Field(0.12, description="L shrinks by this share x (1 + overstretch)")
+    standing_decay: Unit = Field(
+        0.12, description="L returns to its month-0 level at this rate x (1 + overstretch)"
+    )
     public_lean_decay: Unit = Field(0.03, description="mu relaxes toward its month-0 value")
     reaction_target: NonNegative = Field(1.0, le=10.0, description="eta: target's reaction")
     reaction_observer: NonNegative = Field(0.5, le=10.0, description="eta_obs: observers'")

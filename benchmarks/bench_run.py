@@ -1,0 +1,80 @@
+"""Speed of csto: replication-months per second, lock-step vs one replication per Mesa model.
+
+    python benchmarks/bench_run.py [--replications 10000] [--batch-runs 100] [--skip-cli]
+
+1. `baseline` at R replications x 36 months in one CSTOModel (one process);
+2. the same model through `mesa.batch_run`, one replication per model (what Mesa users do);
+3. their ratio;
+4. `csto run baseline --runs R --no-plots` end to end (a subprocess, wall time).
+Figures depend on the machine and its load: run it on an idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MONTHS = 36
+
+
+def lockstep(replications: int) -> float:
+    """Replication-months per second of one model carrying all replications."""
+    from simulation.model import CSTOModel
+
+    model = CSTOModel("baseline", replications=replications, rng=1, months=MONTHS)
+    start = time.perf_counter()
+    model.run()
+    return replications * MONTHS / (time.perf_counter() - start)
+
+
+def one_per_model(runs: int) -> float:
+    """Replication-months per second through mesa.batch_run, one replication per model."""
+    import mesa
+
+    from simulation.model import CSTOModel
+
+    start = time.perf_counter()
+    mesa.batch_run(
+        CSTOModel,
+        {"scenario": "baseline"},
+        rng=list(range(runs)),
+        max_steps=MONTHS,
+        number_processes=1,
+        display_progress=False,
+    )
+    return runs * MONTHS / (time.perf_counter() - start)
+
+
+def cli_wall_seconds(replications: int) -> float:
+    """Wall seconds of `csto run baseline --runs R --no-plots --quiet`."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "run"
+        command = [sys.executable, "-m", "cli", "run", "baseline", "--runs", str(replications)]
+        command += ["--no-plots", "--quiet", "--out", str(out)]
+        start = time.perf_counter()
+        subprocess.run(command, check=True, cwd=Path(__file__).resolve().parents[1])
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replications", type=int, default=10_000)
+    parser.add_argument("--batch-runs", type=int, default=100)
+    parser.add_argument("--skip-cli", action="store_true")
+    args = parser.parse_args()
+    fast = lockstep(args.replications)
+    slow = one_per_model(args.batch_runs)
+    print(f"lock-step, {args.replications} replications x {MONTHS} months: {fast:,.0f} rep-months/s")
+    print(f"mesa.batch_run, one replication per model ({args.batch_runs} runs): {slow:,.0f} rep-months/s")
+    print(f"ratio: {fast / slow:,.0f}x")
+    if not args.skip_cli:
+        wall = cli_wall_seconds(args.replications)
+        print(f"csto run baseline --runs {args.replications} --no-plots: {wall:.1f} s wall")
+
+
+if __name__ == "__main__":
+    main()
