@@ -133,13 +133,16 @@ def action_utilities(
     """
     target_eta, observer_eta, standing_reaction = reaction
     weights = warmth_weights(params, state, i, (target_eta, standing_reaction))  # (R, A)
-    scaled = menu.goldstein / 10.0  # (K, A)
-    weighted_relation = np.einsum("rj,rjk->rk", weights, state.relation)  # (R, A)
-    warmth = target_eta * (weights @ scaled.T) + observer_eta * (weighted_relation @ scaled.T)
-    affinity = params.beta_affinity[i] * (state.relation[:, i, :] @ scaled.T)
-    insecurity = params.insecurity[i]
-    legitimacy = params.beta_legitimacy[i] * (
-        (1.0 - insecurity) * state.public_lean[:, i, None] * menu.alignment[None, :]
-        + insecurity * menu.visibility[None, :]
+    weighted_relation = np.einsum("rj,rjk->rk", weights, state.relation)  # sum_j u_ij rho_jk
+    insecurity, legitimacy = params.insecurity[i], params.beta_legitimacy[i]
+    # One product for all terms: [per-actor weights | public | visibility] @ [g/10 | m | v]
+    per_actor = (
+        target_eta * weights
+        + observer_eta * weighted_relation
+        + params.beta_affinity[i] * state.relation[:, i, :]
     )
-    return warmth + affinity + legitimacy - menu.cost[None, :]
+    public = legitimacy * (1.0 - insecurity) * state.public_lean[:, i, None]
+    visible = np.full((state.replications, 1), legitimacy * insecurity)
+    left = np.concatenate([per_actor, public, visible], axis=1)
+    right = np.vstack([menu.goldstein.T / 10.0, menu.alignment, menu.visibility])
+    return left @ right - menu.cost[None, :]

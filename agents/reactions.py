@@ -26,30 +26,32 @@ def apply_action(
     month: int,
     reaction: tuple[float, float, float],
     favour_act: bool = False,
+    runs: np.ndarray | None = None,
 ) -> None:
-    """Apply the acts of `actor` with raw Goldstein rows `goldstein` (R, A); zero rows do nothing.
+    """Apply the acts of `actor`: raw Goldstein rows `goldstein`, one per replication in `runs`
+    (all R replications when `runs` is None; a zero row does nothing).
 
     `favour_act`: the patron's own favour instruments (`reward`, `pressure`) move their targets'
     standing directly.
     """
+    if runs is None:
+        runs = np.arange(state.replications)
     target_eta, observer_eta, standing_reaction = reaction
     scaled = goldstein / 10.0
-    balance = np.einsum("rjk,rk->rj", state.relation, scaled)
-    change = target_eta * scaled + observer_eta * balance  # (R, A): d rho_{j, actor}
+    relation = state.relation[runs]
+    balance = np.einsum("rjk,rk->rj", relation, scaled)
+    change = target_eta * scaled + observer_eta * balance  # (n, A): d rho_{j, actor}
     change[:, actor] = 0.0
-    column = state.relation[:, :, actor]
-    np.clip(column + change, -1.0, 1.0, out=column)
-    state.relation[:, :, actor] = column
+    state.relation[runs, :, actor] = np.clip(relation[:, :, actor] + change, -1.0, 1.0)
     favour = standing_reaction * (1.0 + params.overstretch)
     if actor < params.agents and actor != params.patron:
-        standing = state.standing[:, actor] + favour * change[:, params.patron]
-        state.standing[:, actor] = np.clip(standing, -1.0, 1.0)
+        standing = state.standing[runs, actor] + favour * change[:, params.patron]
+        state.standing[runs, actor] = np.clip(standing, -1.0, 1.0)
     if actor == params.patron and favour_act:
         clients = slice(0, params.agents)
-        standing = state.standing[:, clients] + favour * scaled[:, clients]
-        state.standing[:, clients] = np.clip(standing, -1.0, 1.0)
-    offended = goldstein <= OFFENCE_GOLDSTEIN  # (R, A)
+        standing = state.standing[runs, clients] + favour * scaled[:, clients]
+        state.standing[runs, clients] = np.clip(standing, -1.0, 1.0)
+    offended = goldstein <= OFFENCE_GOLDSTEIN  # (n, A)
     offended[:, params.agents :] = False
     rows, victims = np.nonzero(offended)
-    state.last_offence[rows, victims, actor] = month
-
+    state.last_offence[runs[rows], victims, actor] = month

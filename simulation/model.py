@@ -320,11 +320,19 @@ class CSTOModel(mesa.Model):
             where = where & (choice > 0)
         if not where.any():
             return
-        rows = menu.goldstein[choice] * where[:, None]
-        favour_act = bool(np.isin(menu.actions, FAVOUR_ACTIONS).any())
-        apply_action(self.params, self.state, actor, rows, self.month, self.reaction, favour_act)
-        runs = np.nonzero(where)[0]
+        runs = np.flatnonzero(where)
         picked = choice[runs]
+        favour_act = bool(np.isin(menu.actions, FAVOUR_ACTIONS).any())
+        apply_action(
+            self.params,
+            self.state,
+            actor,
+            menu.goldstein[picked],
+            self.month,
+            self.reaction,
+            favour_act,
+            runs,
+        )
         self.recorder.record_events(
             runs, self.month, actor, menu.actions[picked], menu.targets[picked], menu.weight[picked]
         )
