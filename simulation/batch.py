@@ -73,7 +73,9 @@ def iter_records(
         return
     by_index = {chunk.index: chunk for chunk in chunks}
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    finished = False
+    try:
         pending: set[Future] = set()
         queue = list(chunks)
         while queue or pending:
@@ -83,6 +85,14 @@ def iter_records(
             for future in done:
                 index, record = future.result()
                 yield by_index[index], record
+        finished = True
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+        else:  # interrupted or failed: drop queued chunks, stop the workers now
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
 
 
 def run_batch(

@@ -51,14 +51,16 @@ def resolve_path(name_or_path: str, relative_to: Path | None = None) -> Path:
                 return sibling
         if candidate.exists():
             return candidate
-        raise ScenarioError(str(name_or_path), "", "no such scenario file")
+        raise ScenarioError(str(name_or_path), "", f"no such scenario file {str(name_or_path)!r}")
     shipped = available_scenarios()
     if relative_to is not None and (relative_to.parent / f"{name_or_path}.toml").exists():
         return relative_to.parent / f"{name_or_path}.toml"
     if name_or_path in shipped:
         return shipped[name_or_path]
     raise ScenarioError(
-        str(name_or_path), "", f"unknown scenario; expected one of {sorted(shipped)} or a .toml path"
+        str(name_or_path),
+        "",
+        f"unknown scenario {name_or_path!r}; expected one of {sorted(shipped)} or a .toml path",
     )
 
 
@@ -166,9 +168,10 @@ def validate(data: dict[str, Any], source: str) -> Scenario:
             message = f"{message} (got {first['input']!r})"
         message = message.removeprefix("Value error, ")
         if first["type"] == "value_error" and " is unknown" in message:
-            location, _, message = message.partition(" is unknown")
-            message = "unknown" + message
-            location = location.split(" ")[0]
+            subject, _, rest = message.partition(" is unknown")
+            location, _, value = subject.partition(" ")
+            value = value or repr(location.rsplit(".", 1)[-1])
+            message = f"unknown code {value}{rest}"
         return _raise(source, location, message)
 
 

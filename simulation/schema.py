@@ -357,8 +357,9 @@ class Scenario(Strict):
                 continue
             index = month_index(self.start, shock.month)
             if not 0 <= index < months:
+                name = f" (id {shock.id!r})" if shock.id else ""
                 raise HorizonError(
-                    f"shocks[{number}].month",
+                    f"shocks[{number}]{name}.month",
                     f"{shock.month} is outside the horizon {self.start} + {months} months",
                 )
 
