@@ -44,4 +44,3 @@ def attack_probability(
     negotiated = month - state.last_negotiation[:, conflict] <= NEGOTIATION_MEMORY
     damping = np.where(negotiated, 1.0 - spec.negotiation_damping, 1.0)
     return base * restraint * damping
-

@@ -95,9 +95,7 @@ def conflicts_of(scenario: Scenario) -> list[tuple[int, int]]:
 
 def member_indices(scenario: Scenario) -> list[int]:
     """Agents that belong to the alliance at month 0 (members and frozen members)."""
-    return [
-        k for k, a in enumerate(scenario.agents.values()) if a.status in ("member", "frozen")
-    ]
+    return [k for k, a in enumerate(scenario.agents.values()) if a.status in ("member", "frozen")]
 
 
 class CatalogueBuilder:

@@ -117,9 +117,7 @@ class Country(mesa.Agent):
             * self.params.size[allies].sum()
         )
         utilities[:, 1] += help_expected
-        choice = sample_logit(
-            self.model.rng, utilities, self.params.rationality[self.index]
-        )
+        choice = sample_logit(self.model.rng, utilities, self.params.rationality[self.index])
         invoked = attacked & (choice == 1)
         self.act(self.request_menu, choice, invoked)
         return invoked
@@ -129,7 +127,8 @@ class Country(mesa.Agent):
 
         U(r) = generic terms of the response toward the requester (collateral: the aggressor)
              + f_r [abandonment stake - entrapment cost]   (Snyder 1984)
-        abandonment stake: beta_S x weight x the size-weighted credibility members lose on a refusal;
+        abandonment stake: beta_S x weight x the size-weighted credibility members lose on a
+        refusal;
         entrapment: intervention cost x (1 + overstretch for the patron) + the aggressor's patron's
         deterrence (its size x the aggressor's belief in it).
         """
@@ -229,4 +228,3 @@ class Country(mesa.Agent):
             self.act(menu, choice, taken)
             state.status[taken, i] = new_status[name]
             state.months_frozen[taken, i] = 0
-

@@ -1,9 +1,8 @@
 """The incentive terms of every decision (MODEL section 5), for all replications at once.
 
-Each function returns utilities with the replication axis first. The terms, and where they come from:
+Each function returns utilities with the replication axis first. The terms and their sources:
 - affinity: the landscape energy of Axelrod & Bennett (1993): -beta_A sum_j s_j rho_ij d(x, x_j);
-- trade: trade-weighted approval of partners (w_ij from sourced trade; Morrow 1991's autonomy-security
-  trade-off read as trade dependence);
+- trade: trade-weighted approval of partners (w_ij from sourced trade);
 - security: credibility-weighted protection, c_iP s_P (Morrow 1991), scaled by the threat felt;
 - legitimacy: public lean or regime protection, weighted by regime insecurity q_i (David 1991,
   "omnibalancing": leaders align against the threat to their rule);

@@ -68,8 +68,13 @@ def main() -> None:
     args = parser.parse_args()
     fast = lockstep(args.replications)
     slow = one_per_model(args.batch_runs)
-    print(f"lock-step, {args.replications} replications x {MONTHS} months: {fast:,.0f} rep-months/s")
-    print(f"mesa.batch_run, one replication per model ({args.batch_runs} runs): {slow:,.0f} rep-months/s")
+    print(
+        f"lock-step, {args.replications} replications x {MONTHS} months: {fast:,.0f} rep-months/s"
+    )
+    print(
+        f"mesa.batch_run, one replication per model ({args.batch_runs} runs): "
+        f"{slow:,.0f} rep-months/s"
+    )
     print(f"ratio: {fast / slow:,.0f}x")
     if not args.skip_cli:
         wall = cli_wall_seconds(args.replications)

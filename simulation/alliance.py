@@ -41,7 +41,9 @@ def update_credibility(
     return discount * alpha + weight * response, discount * beta + weight * (1.0 - response)
 
 
-def credibility_loss_if_refused(alpha: np.ndarray, beta: np.ndarray, weight: np.ndarray) -> np.ndarray:
+def credibility_loss_if_refused(
+    alpha: np.ndarray, beta: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
     """How much each observer's credibility falls if the response is 0 rather than 1.
 
     c(f=1) - c(f=0) = omega / (alpha + beta + omega): the abandonment stake (Snyder 1984).

@@ -1,4 +1,4 @@
-"""The batch runner: a batch is cut into fixed-size chunks, each one CSTOModel over its replications.
+"""The batch runner: a batch is cut into fixed-size chunks, each one CSTOModel over its runs.
 
 Seeds are spawned from the batch seed by chunk index (numpy SeedSequence), before any work is
 dispatched, so every table is identical for any number of workers: the chunking depends only on
@@ -18,7 +18,7 @@ from simulation.record import RunRecord
 from simulation.schema import Scenario
 
 CHUNK_SIZE = 500
-"""Replications per chunk: large enough for numpy to pay off, small enough to spread over workers."""
+"""Replications per chunk: large enough for numpy to pay off, small enough to spread out."""
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from itertools import combinations
 
 import numpy as np
 
-from simulation.state import WorldState
 from simulation.record import Status
+from simulation.state import WorldState
 
 PARTICIPATION = {Status.member: 1.0, Status.frozen: 0.5, Status.exited: 0.0, Status.non_member: 0.0}
 
@@ -32,7 +32,13 @@ def cohesion_components(
     replications = state.replications
     if not members:
         zeros = np.zeros(replications)
-        return {"cohesion": zeros, "k_align": zeros, "k_cred": zeros, "k_part": zeros, "k_sim": zeros}
+        return {
+            "cohesion": zeros,
+            "k_align": zeros,
+            "k_cred": zeros,
+            "k_part": zeros,
+            "k_sim": zeros,
+        }
     status = state.status[:, members]
     present = status != Status.exited
     k_align = np.mean(np.where(present, (1.0 + state.alignment[:, members]) / 2.0, 0.0), axis=1)
@@ -41,7 +47,13 @@ def cohesion_components(
     k_sim = relation_similarity(state, [*members, patron])
     components = np.stack([k_align, k_cred, k_part, k_sim])
     cohesion = np.exp(np.mean(np.log(np.clip(components, 1e-12, None)), axis=0))
-    return {"cohesion": cohesion, "k_align": k_align, "k_cred": k_cred, "k_part": k_part, "k_sim": k_sim}
+    return {
+        "cohesion": cohesion,
+        "k_align": k_align,
+        "k_cred": k_cred,
+        "k_part": k_part,
+        "k_sim": k_sim,
+    }
 
 
 def relation_similarity(state: WorldState, group: list[int]) -> np.ndarray:

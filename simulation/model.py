@@ -27,7 +27,6 @@ from simulation.scenario import apply_overrides, load_scenario
 from simulation.schema import ACTION_NAMES, Scenario, Shock
 from simulation.state import NEVER, initial_state
 
-
 FAVOUR_ACTIONS = np.array([ACTION_ID["reward"], ACTION_ID["pressure"]])
 """The patron's favour instruments: they move their targets' standing directly."""
 
@@ -213,7 +212,9 @@ class CSTOModel(mesa.Model):
             return
         state, spec = self.state, self.spec.aggression
         state.attacked_by[attacks, victim] = attacker
-        state.threat[attacks, victim] = np.maximum(state.threat[attacks, victim], spec.victim_threat)
+        state.threat[attacks, victim] = np.maximum(
+            state.threat[attacks, victim], spec.victim_threat
+        )
         allies = [m for m in self.catalogue.members if m != victim]
         shielded = attacks & (state.status[:, victim] == Status.member)
         for ally in allies:
@@ -234,8 +235,9 @@ class CSTOModel(mesa.Model):
         state = self.state
         aggressor = int(np.max(state.attacked_by[invoked, requester]))
         responders = [
-            c for c in self.countries if c.index not in (requester, aggressor)
-            and c.index in self.catalogue.members
+            c
+            for c in self.countries
+            if c.index not in (requester, aggressor) and c.index in self.catalogue.members
         ]
         levels = np.ones((self.replications, len(responders)))
         weights = np.zeros_like(levels)

@@ -52,7 +52,8 @@ class RunRecord:
         agents: name -> array (R, T, N) for each of AGENT_FIELDS; posture and status are int8.
         relations: float32 array (R, T, A, A); relations[r, t, i, j] is i's warmth toward j.
         events: name -> 1-D array for each of EVENT_FIELDS; `run` is local (0..R-1), `actor` and
-            `target` index actor_codes (target -1: none), `goldstein` is the weight toward the target.
+            `target` index actor_codes (target -1: none), `goldstein` is the weight toward the
+            target.
     """
 
     start: str

@@ -107,8 +107,12 @@ class AgentSpec(Strict):
     beta_trade: NonNegative = Field(1.0, le=100.0, description="beta_T: weight of trade partners")
     beta_security: NonNegative = Field(1.0, le=100.0, description="beta_S: weight of security")
     beta_legitimacy: NonNegative = Field(1.0, le=100.0, description="beta_G: legitimacy weight")
-    beta_loyalty: NonNegative = Field(1.0, le=100.0, description="beta_L: weight of Russia's favour")
-    switching_cost: NonNegative = Field(0.5, le=100.0, description="kappa: cost of a posture change")
+    beta_loyalty: NonNegative = Field(
+        1.0, le=100.0, description="beta_L: weight of Russia's favour"
+    )
+    switching_cost: NonNegative = Field(
+        0.5, le=100.0, description="kappa: cost of a posture change"
+    )
     insecurity: Unit = Field(0.3, description="q_i: the regime's need for outside legitimacy")
     public_lean: Signed = Field(0.0, description="mu_i at month 0: the public on the posture axis")
     dependence: Unit = Field(0.3, description="D_i: how much the economy hangs on Russia's favour")
@@ -231,7 +235,7 @@ class AggressionSpec(Strict):
 
 
 class ActionSpec(Strict):
-    """An action of the catalogue (MODEL 5.2): Goldstein weights, cost, visibility, preconditions."""
+    """A catalogue action (MODEL 5.2): Goldstein weights, cost, visibility, preconditions."""
 
     goldstein: float = Field(ge=-10.0, le=10.0, description="weight toward the target")
     collateral: dict[str, Annotated[float, Field(ge=-10.0, le=10.0)]] = Field(
@@ -252,7 +256,9 @@ class ActionSpec(Strict):
     def _known_preconditions(cls, value: list[str]) -> list[str]:
         unknown = [v for v in value if v not in PRECONDITIONS]
         if unknown:
-            raise ValueError(f"unknown precondition {unknown[0]!r}; expected one of {PRECONDITIONS}")
+            raise ValueError(
+                f"unknown precondition {unknown[0]!r}; expected one of {PRECONDITIONS}"
+            )
         return value
 
 
