@@ -95,9 +95,10 @@ def warmth_weights(
 
     trade: beta_T w_ij, and security: beta_S sigma_i x the protection each patron offers, both
     times (1 - rho_ji): the value of warmth is concave (V(rho) = rho - rho^2/2), so a partner who
-    is already warm is worth little more courting. loyalty: beta_L D_i (1 - L_i) x standing
-    reaction x (1 + overstretch): Russia's favour moves with its warmth, is worth more the lower it
-    is, and an overstretched Russia at war pays more for loyalty.
+    is already warm is worth little more courting. loyalty: beta_L D_i (1 - L_i) (1 + x_i)/2 x
+    standing reaction x (1 + overstretch): Russia's favour moves with its warmth, is worth more
+    the lower it is, matters to a client aligned with Moscow (half to a hedger, nothing to one
+    aligned elsewhere), and an overstretched Russia at war pays more for loyalty.
     """
     standing_reaction = reaction[1]
     weights = np.tile(params.beta_trade[i] * params.trade_weight[i], (state.replications, 1))
@@ -107,7 +108,8 @@ def warmth_weights(
     if pole >= 0:
         weights[:, pole] += params.beta_security[i] * state.threat[:, i] * by_pole
     weights *= 1.0 - state.relation[:, :, i]  # concave: warmth is worth less the warmer j is
-    need = params.dependence[i] * (1.0 - state.standing[:, i])
+    alignment = (1.0 + state.posture[:, i]) / 2.0  # loyalty is what aligned clients trade in
+    need = params.dependence[i] * (1.0 - state.standing[:, i]) * alignment
     favour = standing_reaction * (1.0 + params.overstretch)
     weights[:, params.patron] += params.beta_loyalty[i] * need * favour
     weights[:, i] = 0.0
