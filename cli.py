@@ -246,19 +246,27 @@ def base_manifest(
     }
 
 
-@main.command()
-@click.argument("scenario")
-@runs_option
-@months_option("Months to simulate (default: the scenario's `months`).")
-@seed_option
-@set_option
-@click.option(
+executor_option = click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="local: a process pool of --workers (serial for one chunk or one worker); "
+    "dask: dask.distributed (--scheduler, or a LocalCluster of --workers processes).",
+)
+scheduler_option = click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Address of a Dask scheduler, e.g. tcp://HOST:8786 (with --executor dask).",
+)
+out_option = click.option(
     "--out",
     type=click.Path(path_type=Path),
     default=None,
     help="Run folder to write (default: runs/<scenario>-<UTC timestamp>).",
 )
-@click.option(
+format_option = click.option(
     "--format",
     "fmt",
     type=click.Choice(["parquet", "csv"]),
@@ -266,12 +274,282 @@ def base_manifest(
     show_default=True,
     help="Format of the tables.",
 )
-@click.option("--no-plots", is_flag=True, help="Do not draw plots/*.png.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
+no_plots_option = click.option("--no-plots", is_flag=True, help="Do not draw plots/*.png.")
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
+force_option = click.option("--force", is_flag=True, help="Replace an existing --out folder.")
+
+EXIT_FAILED = 1
+FAILURES_NAME = "failures.json"
+
+
+def check_executor(executor: str, scheduler: str | None) -> None:
+    if scheduler and executor != "dask":
+        raise CliError("--scheduler needs --executor dask")
+    if executor == "dask":
+        from importlib.util import find_spec
+
+        if find_spec("distributed") is None:
+            raise CliError('--executor dask needs dask.distributed: pip install "csto[dask]"')
+
+
+def open_writer(out: Path, fmt: str, force: bool):
+    from results.store import RunFolderWriter
+
+    try:
+        return RunFolderWriter(out, fmt, force=force)
+    except FileExistsError:
+        raise CliError(f"{out} already exists; choose another --out or add --force") from None
+    except OSError as error:
+        raise CliError(f"{out}: cannot create the run folder: {error.strerror}") from None
+
+
+def failure_lines(failures: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for failure in failures:
+        where = f"point {failure['point']} " if failure.get("point") is not None else ""
+        lines.append(
+            f"  {where}chunk {failure['chunk']} (part {failure['part']}, runs "
+            f"{failure['offset']}-{failure['offset'] + failure['size'] - 1}, seed "
+            f"{failure['seed']}): {failure['error']}"
+        )
+    return lines
+
+
+def execute_batch(
+    out: Path,
+    writer: Any,
+    manifest: dict[str, Any],
+    scenarios: dict[int | None, Scenario],
+    months: int,
+    tasks: list[Any],
+    *,
+    executor: str,
+    workers: int,
+    scheduler: str | None,
+    quiet: bool,
+    done_parts: set[int] | None = None,
+) -> None:
+    """Run `tasks` into `writer`, keep the manifest current, and finish or report the folder.
+
+    Every finished chunk is written at once. A failing chunk is recorded (manifest and
+    failures.json) while the others go on; then the command exits 1 listing the failures.
+    Ctrl-C or SIGTERM leave a `partial` manifest and exit 130. Either way `--resume` completes it.
+    """
+    from results.store import write_manifest
+    from simulation.executors import Failure, iter_results
+
+    sizes = {task.part: task.chunk.size for task in manifest_tasks(manifest)}
+    done: set[int] = set(done_parts or ())
+    failures: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    previous_seconds = float(manifest.get("wall_seconds") or 0.0)
+    total = sum(sizes.values())
+
+    def finish_manifest(status: str) -> dict[str, Any]:
+        manifest["wall_seconds"] = round(previous_seconds + time.perf_counter() - started, 3)
+        manifest["status"] = status
+        manifest["runs_completed"] = sum(sizes[part] for part in done)
+        manifest["chunks_completed"] = sorted(done)
+        manifest["failures"] = failures
+        return manifest
+
+    write_manifest(out, finish_manifest("partial"))
+    (out / FAILURES_NAME).unlink(missing_ok=True)
+    try:
+        with sigterm_interrupts(), progress_bar(total, quiet) as bar:
+            bar.update(sum(sizes[part] for part in done))
+            for task, result in iter_results(
+                scenarios,
+                months,
+                tasks,
+                executor=executor,
+                workers=workers,
+                scheduler=scheduler,
+            ):
+                if isinstance(result, Failure):
+                    failures.append(result.as_dict())
+                    continue
+                writer.write_chunk(task.part, result, task.point)
+                done.add(task.part)
+                bar.update(task.chunk.size)
+    except KeyboardInterrupt:
+        write_manifest(out, finish_manifest("partial"))
+        click.echo(
+            f"interrupted: {manifest['runs_completed']:,} of {total:,} runs written; "
+            f"partial run folder {out} (csto run --resume {out} completes it)",
+            err=True,
+        )
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    except OSError as error:
+        if executor != "dask":
+            raise
+        manifest["error"] = f"{type(error).__name__}: {error}"
+        write_manifest(out, finish_manifest("partial"))
+        raise CliError(f"dask executor: {error}", exit_code=EXIT_FAILED) from None
+    except BaseException as error:
+        manifest["error"] = f"{type(error).__name__}: {error}"
+        write_manifest(out, finish_manifest("partial"))
+        raise
+
+    if failures:
+        from results.atomic import atomic_write_text
+
+        write_manifest(out, finish_manifest("partial"))
+        text = json.dumps(failures, indent=2, ensure_ascii=False) + "\n"
+        atomic_write_text(out / FAILURES_NAME, text)
+        lines = [f"{len(failures)} of {len(tasks)} chunks failed; partial run folder {out}:"]
+        lines += failure_lines(failures)
+        lines.append(f"details in {out / FAILURES_NAME}; csto run --resume {out} reruns them")
+        click.echo("\n".join(lines), err=True)
+        raise click.exceptions.Exit(EXIT_FAILED)
+    manifest.pop("error", None)
+    writer.finish(finish_manifest("complete"))
+
+
+def manifest_tasks(manifest: dict[str, Any]) -> list[Any]:
+    """Every task of the batch a manifest describes (a run, or a sweep's points × chunks)."""
+    from simulation.executors import Task
+
+    if manifest.get("sweep"):
+        from simulation.sweep import sweep_tasks
+
+        return sweep_tasks(
+            len(manifest["sweep"]["points"]),
+            manifest["runs"],
+            manifest["seed"],
+            manifest["chunk_size"],
+        )
+    from simulation.batch import plan_chunks
+
+    chunks = plan_chunks(manifest["runs"], manifest["seed"], manifest["chunk_size"])
+    return [Task(chunk.index, chunk) for chunk in chunks]
+
+
+def draw_folder_plots(folder: Path, manifest: dict[str, Any], svg: bool = False) -> Path:
+    """(Re)draw a run or sweep folder's plots into folder/plots; return that folder."""
+    if manifest.get("sweep"):
+        from results.compare_plots import save_sweep_plots
+
+        save_sweep_plots(folder, folder / "plots", svg=svg)
+    else:
+        from results.plots import save_run_plots
+
+        save_run_plots(folder, read_summary(folder), manifest["scenario"], manifest["runs"], svg)
+    return folder / "plots"
+
+
+RESUME_FIXED = ("scenario", "runs", "months", "seed", "overrides", "out", "fmt", "force")
+
+
+def resume_batch(
+    ctx: click.Context,
+    folder: Path,
+    *,
+    executor: str,
+    workers: int,
+    scheduler: str | None,
+    no_plots: bool,
+    quiet: bool,
+) -> None:
+    """Run exactly the chunks missing from `folder`, with the manifest's scenario and seed."""
+    from click.core import ParameterSource
+
+    from results.store import RunFolderWriter, completed_chunks, read_manifest
+    from simulation.scenario import scenario_hash
+    from simulation.schema import Scenario
+
+    given = [
+        name
+        for name in RESUME_FIXED
+        if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
+    ]
+    if given:
+        options = ", ".join("SCENARIO" if n == "scenario" else n for n in given)
+        raise CliError(f"--resume takes the batch from the folder's manifest; drop {options}")
+    try:
+        manifest = read_manifest(folder)
+    except FileNotFoundError:
+        raise CliError(f"{folder}: no manifest.json; not a run folder") from None
+    except (OSError, ValueError) as error:
+        raise CliError(f"{folder}: unreadable manifest.json: {error}") from None
+    if manifest.get("status") == "complete":
+        click.echo(f"{folder} is complete; nothing to resume")
+        return
+    with scenario_errors():
+        base = Scenario.model_validate(manifest["resolved_scenario"])
+    if scenario_hash(base) != manifest["scenario_sha256"]:
+        raise CliError(f"{folder}: the manifest's scenario does not match its sha256")
+    months = int(manifest["months"])
+    if manifest.get("sweep"):
+        from simulation.sweep import point_scenarios
+
+        with scenario_errors():
+            scenarios = point_scenarios(base, manifest["sweep"]["points"], months)
+    else:
+        scenarios = {None: base}
+    tasks = manifest_tasks(manifest)
+    done = completed_chunks(folder) & {task.part for task in tasks}
+    missing = [task for task in tasks if task.part not in done]
+    writer = RunFolderWriter.reopen(folder, manifest["format"])
+    manifest.setdefault("resumed", []).append(
+        {"at": utc_now().isoformat(timespec="seconds"), "chunks": [t.part for t in missing]}
+    )
+    manifest.update(executor=executor, workers=workers)
+    if not quiet:
+        click.echo(
+            f"{manifest['scenario']}: resuming {folder}: {len(missing)} of {len(tasks)} chunks "
+            f"to run ({sum(t.chunk.size for t in missing):,} runs)"
+        )
+    execute_batch(
+        folder,
+        writer,
+        manifest,
+        scenarios,
+        months,
+        missing,
+        executor=executor,
+        workers=workers,
+        scheduler=scheduler,
+        quiet=quiet,
+        done_parts=done,
+    )
+    finish_report(folder, manifest, no_plots, quiet)
+
+
+def finish_report(out: Path, manifest: dict[str, Any], no_plots: bool, quiet: bool) -> None:
+    if not no_plots:
+        draw_folder_plots(out, manifest)
+    if not quiet:
+        total = manifest["runs"] * len(manifest.get("sweep", {}).get("points", [None]))
+        click.echo(run_report(out, total, manifest["wall_seconds"], plots=not no_plots))
+
+
+@main.command()
+@click.argument("scenario", required=False)
+@runs_option
+@months_option("Months to simulate (default: the scenario's `months`).")
+@seed_option
+@set_option
+@out_option
+@format_option
+@no_plots_option
+@quiet_option
 @workers_option
-@click.option("--force", is_flag=True, help="Replace an existing --out folder.")
+@executor_option
+@scheduler_option
+@force_option
+@click.option(
+    "--resume",
+    "resume",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    metavar="RUN_DIR",
+    help="Complete an interrupted or failed run (or sweep) folder: run exactly its missing chunks.",
+)
+@click.pass_context
 def run(
-    scenario: str,
+    ctx: click.Context,
+    scenario: str | None,
     runs: int,
     months: int | None,
     seed: int,
@@ -281,73 +559,65 @@ def run(
     no_plots: bool,
     quiet: bool,
     workers: int,
+    executor: str,
+    scheduler: str | None,
     force: bool,
+    resume: Path | None,
 ) -> None:
-    """Run SCENARIO (a shipped name or a .toml path) and write a run folder."""
+    """Run SCENARIO (a shipped name or a .toml path) and write a run folder.
+
+    With --resume RUN_DIR, complete that folder instead: the scenario, seed, runs, months and
+    format come from its manifest, and the finished tables equal an uninterrupted run's.
+    """
+    check_executor(executor, scheduler)
+    if resume is not None:
+        resume_batch(
+            ctx,
+            resume,
+            executor=executor,
+            workers=workers,
+            scheduler=scheduler,
+            no_plots=no_plots,
+            quiet=quiet,
+        )
+        return
+    if scenario is None:
+        raise CliError("missing SCENARIO (a scenario name or .toml file), or --resume RUN_DIR")
     created = utc_now()
     spec = load(scenario, overrides, months)
     path = scenario_file(scenario)
     months = months if months is not None else spec.months
     out = out if out is not None else default_out(spec.name, created)
 
-    from simulation.batch import iter_records, plan_chunks
+    from simulation.batch import plan_chunks
+    from simulation.executors import Task
 
-    chunks = plan_chunks(runs, seed)
+    tasks = [Task(chunk.index, chunk) for chunk in plan_chunks(runs, seed)]
     manifest = base_manifest(
         spec, path, seed=seed, runs=runs, months=months, workers=workers, fmt=fmt, created=created
     )
-
-    from results.store import RunFolderWriter, write_manifest
-
-    try:
-        writer = RunFolderWriter(out, fmt, force=force)
-    except FileExistsError:
-        raise CliError(f"{out} already exists; choose another --out or add --force") from None
-    except OSError as error:
-        raise CliError(f"{out}: cannot create the run folder: {error.strerror}") from None
+    manifest["executor"] = executor
+    writer = open_writer(out, fmt, force)
 
     if not quiet:
+        where = f"dask {scheduler or 'LocalCluster'}" if executor == "dask" else "local"
         click.echo(
             f"{spec.name}: {runs:,} runs x {months} months from {spec.start}, seed {seed}, "
-            f"{workers} worker{'s' if workers > 1 else ''} -> {out}"
+            f"{workers} worker{'s' if workers > 1 else ''} ({where}) -> {out}"
         )
-    started = time.perf_counter()
-    done: list[int] = []
-    done_runs = 0
-
-    def finish_manifest(status: str) -> dict[str, Any]:
-        manifest["wall_seconds"] = round(time.perf_counter() - started, 3)
-        manifest["status"] = status
-        manifest["runs_completed"] = done_runs
-        manifest["chunks_completed"] = sorted(done)
-        return manifest
-
-    try:
-        with sigterm_interrupts(), progress_bar(runs, quiet) as bar:
-            for chunk, record in iter_records(spec, months, chunks, workers):
-                writer.write_chunk(chunk.index, record)
-                done.append(chunk.index)
-                done_runs += chunk.size
-                bar.update(chunk.size)
-    except KeyboardInterrupt:
-        write_manifest(out, finish_manifest("partial"))
-        click.echo(
-            f"interrupted: {done_runs:,} of {runs:,} runs written; partial run folder {out}",
-            err=True,
-        )
-        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
-    except BaseException as error:
-        manifest["error"] = f"{type(error).__name__}: {error}"
-        write_manifest(out, finish_manifest("partial"))
-        raise
-
-    writer.finish(finish_manifest("complete"))
-    if not no_plots:
-        from results.plots import save_run_plots
-
-        save_run_plots(out, read_summary(out), spec.name, runs)
-    if not quiet:
-        click.echo(run_report(out, runs, manifest["wall_seconds"], plots=not no_plots))
+    execute_batch(
+        out,
+        writer,
+        manifest,
+        {None: spec},
+        months,
+        tasks,
+        executor=executor,
+        workers=workers,
+        scheduler=scheduler,
+        quiet=quiet,
+    )
+    finish_report(out, manifest, no_plots, quiet)
 
 
 def read_summary(folder: Path) -> pd.DataFrame:

@@ -124,6 +124,25 @@ class RunFolderWriter:
         for name in TABLE_NAMES:
             parts_dir(self.path, name, fmt).mkdir(parents=True)
 
+    @classmethod
+    def reopen(cls, path: str | os.PathLike[str], fmt: Format) -> RunFolderWriter:
+        """A writer adding chunks to the existing, unfinished run folder `path` (to resume it).
+
+        Hidden temporaries left by a killed writer are removed; finished parts are kept.
+        """
+        if fmt not in FORMATS:
+            raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+        self = cls.__new__(cls)
+        self.path, self.fmt, self.finished = Path(path), fmt, False
+        if not self.path.is_dir():
+            raise FileNotFoundError(f"no run folder {self.path}")
+        for name in TABLE_NAMES:
+            directory = parts_dir(self.path, name, fmt)
+            directory.mkdir(parents=True, exist_ok=True)
+            for entry in directory.glob(".*.tmp"):
+                entry.unlink(missing_ok=True)
+        return self
+
     def write_chunk(self, chunk_index: int, record: RunRecord, point: int | None = None) -> None:
         """Write the four tables of `record` as part `chunk_index` of each table, atomically."""
         if self.finished:
