@@ -1,0 +1,426 @@
+# ruff: noqa: N802  (Solara components are named like classes)
+"""The csto dashboard: a Solara page to tweak a scenario and watch the whole ensemble move.
+
+Run it with `csto dashboard [SCENARIO]` (or `solara run dashboard.app:Page`). The scenario it
+opens with, the folder "Save as scenario" writes to and the number of runs come from the
+environment variables CSTO_DASHBOARD_SCENARIO, CSTO_DASHBOARD_SAVE_DIR and CSTO_DASHBOARD_RUNS,
+which `csto dashboard` sets.
+
+The main view is the ensemble: every change re-runs a few hundred replications and redraws the
+distributions, because a single stochastic run misleads. The "Single run" tab steps one
+replication with Mesa's ModelController and tells each month's events in words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import solara
+import solara.lab
+from mesa.visualization.solara_viz import ModelController
+from mesa.visualization.utils import update_counter
+
+from dashboard.controls import (
+    ControlSpec,
+    agent_controls,
+    changed_values,
+    current_values,
+    shock_settings,
+    split_overrides,
+    world_controls,
+)
+from dashboard.ensemble import (
+    DEFAULT_RUNS,
+    DEFAULT_SEED,
+    RUN_CHOICES,
+    Ensemble,
+    EnsembleCache,
+    cohesion_band,
+    component_bands,
+    draw_cohesion,
+    draw_component_grid,
+    draw_relations,
+    draw_status,
+    draw_top_events,
+    relation_matrix,
+    status_probabilities,
+    top_events,
+)
+from dashboard.narrate import narrate_month
+from dashboard.save import SaveError, write_scenario
+from dashboard.single import SingleRun, agent_rows
+from simulation.calendar import month_label
+from simulation.scenario import ScenarioError, available_scenarios, load_scenario
+from simulation.schema import Scenario
+
+DEFAULT_SCENARIO = "history-2022"
+PNG_DPI = 100
+
+
+def _env_runs() -> int:
+    try:
+        runs = int(os.environ.get("CSTO_DASHBOARD_RUNS", DEFAULT_RUNS))
+    except ValueError:
+        return DEFAULT_RUNS
+    return runs if runs in RUN_CHOICES else DEFAULT_RUNS
+
+
+START_SCENARIO = os.environ.get("CSTO_DASHBOARD_SCENARIO", DEFAULT_SCENARIO)
+SAVE_DIR = Path(os.environ.get("CSTO_DASHBOARD_SAVE_DIR", ".")).resolve()
+
+CACHE = EnsembleCache()
+
+
+def scenario_choices() -> list[str]:
+    """Shipped scenarios, plus the one the page was opened with if it is a file."""
+    names = list(available_scenarios())
+    if START_SCENARIO not in names:
+        names.insert(0, START_SCENARIO)
+    return names
+
+
+def load_base(ref: str) -> Scenario:
+    return load_scenario(ref)
+
+
+def names_of(scenario: Scenario) -> dict[str, str]:
+    names = {code: agent.name for code, agent in scenario.agents.items()}
+    names.update({code: pole.name for code, pole in scenario.poles.items()})
+    return names
+
+
+def png(fig: Any) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=PNG_DPI)
+    fig.clear()
+    return buffer.getvalue()
+
+
+# --- state (Solara scopes module-level reactives to each browser session) --------------------
+
+scenario_ref = solara.reactive(START_SCENARIO)
+values = solara.reactive(current_values(load_base(START_SCENARIO)))
+runs = solara.reactive(_env_runs())
+agent = solara.reactive("BLR")
+relation_month = solara.reactive(-1)  # -1: the last month
+save_name = solara.reactive(f"{Path(START_SCENARIO).stem}-tweaked")
+save_message = solara.reactive(("", ""))  # (kind, text)
+
+
+@dataclass
+class View:
+    """What the ensemble tab shows: PNGs of the plots and the words around them."""
+
+    cohesion: bytes
+    components: bytes
+    status: bytes
+    events: bytes
+    runs: int
+    months: int
+    seconds: float
+    start: str
+
+
+def pick_scenario(ref: str) -> None:
+    """Switch scenario: every control returns to the new scenario's values."""
+    scenario_ref.set(ref)
+    values.set(current_values(load_base(ref)))
+    save_name.set(f"{Path(ref).stem}-tweaked")
+    save_message.set(("", ""))
+    relation_month.set(-1)
+
+
+def set_value(key: str, value: Any) -> None:
+    values.set({**values.value, key: value})
+    save_message.set(("", ""))
+
+
+# --- components ------------------------------------------------------------------------------
+
+
+@solara.component
+def Control(control: ControlSpec, value: Any, base_value: Any, note: str = ""):
+    """A labelled slider (or choice) that shows its value, the scenario's value and its range."""
+    slug = control.key.replace(".", "-")
+    changed = value != base_value if control.kind == "choice" else abs(value - base_value) > 1e-9
+    shown = value if control.kind == "choice" else f"{value:g}"
+    was = f" (scenario: {base_value:g})" if changed and control.kind != "choice" else ""
+    if changed and control.kind == "choice":
+        was = f" (scenario: {base_value})"
+    with solara.Div(classes=["csto-control", f"csto-{slug}"], style={"margin-bottom": "2px"}):
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=(
+                f"<b>{control.label}</b> = <span class='csto-value'>{shown}</span>"
+                f"<span style='color:#b45309'>{was}</span>"
+                f"<br><span style='color:#777;font-size:11px'>{control.range_text}"
+                f"{' · ' + note if note else ''}</span>"
+            ),
+            style={"font-size": "13px", "line-height": "1.25"},
+        )
+        if control.kind == "choice":
+            solara.ToggleButtonsSingle(
+                value=value,
+                values=list(control.choices),
+                on_value=lambda v: set_value(control.key, v),
+                dense=True,
+            )
+        elif control.kind == "int":
+            solara.SliderInt(
+                "",
+                value=int(value),
+                min=int(control.min),
+                max=int(control.max),
+                step=1,
+                on_value=lambda v: set_value(control.key, control.clamp(v)),
+                thumb_label=False,
+            )
+        else:
+            solara.SliderFloat(
+                "",
+                value=float(value),
+                min=control.min,
+                max=control.max,
+                step=control.step,
+                on_value=lambda v: set_value(control.key, control.clamp(v)),
+                thumb_label=False,
+            )
+
+
+@solara.component
+def Controls(base: Scenario):
+    base_values = current_values(base)
+    solara.Select(
+        "Scenario", values=scenario_choices(), value=scenario_ref.value, on_value=pick_scenario
+    )
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=html.escape(base.description),
+        style={"font-size": "12px", "color": "#555", "margin-bottom": "8px"},
+    )
+    solara.Text("Runs per ensemble", style={"font-size": "13px", "font-weight": "bold"})
+    solara.ToggleButtonsSingle(value=runs, values=list(RUN_CHOICES), dense=True)
+    solara.HTML(tag="h4", unsafe_innerHTML="World and alliance", style={"margin": "10px 0 4px"})
+    for control in world_controls(base):
+        settings = shock_settings(base, control.key)
+        note = ""
+        if settings:
+            note = "month-0 value; shocks set " + ", ".join(f"{v} in {m}" for m, v in settings)
+        Control(control, values.value[control.key], base_values[control.key], note)
+    solara.HTML(tag="h4", unsafe_innerHTML="Countries", style={"margin": "10px 0 4px"})
+    codes = list(base.agents)
+    if agent.value not in codes:
+        agent.set(codes[0])
+    solara.ToggleButtonsSingle(value=agent, values=codes, dense=True)
+    edited = {
+        key.split(".")[1]
+        for key in changed_values(values.value, base_values)
+        if key.startswith("agents.")
+    }
+    if edited:
+        solara.Text(
+            "changed: " + ", ".join(sorted(edited)), style={"font-size": "11px", "color": "#b45309"}
+        )
+    solara.Text(base.agents[agent.value].name, style={"font-weight": "bold"})
+    for control in agent_controls(base, agent.value):
+        Control(control, values.value[control.key], base_values[control.key])
+    solara.Button(
+        "Reset all to the scenario",
+        on_click=lambda: values.set(base_values),
+        text=True,
+        color="primary",
+        disabled=not changed_values(values.value, base_values),
+    )
+
+
+@solara.component
+def SavePanel(base: Scenario, changes: dict[str, Any]):
+    def save():
+        try:
+            path, _ = write_scenario(
+                SAVE_DIR, save_name.value, scenario_ref.value, changes, base.name
+            )
+        except (SaveError, ScenarioError) as error:
+            save_message.set(("error", str(error)))
+            return
+        save_message.set(("success", str(path)))
+
+    solara.HTML(tag="h4", unsafe_innerHTML="Save as scenario", style={"margin": "10px 0 4px"})
+    solara.InputText("File name (.toml)", value=save_name, continuous_update=True)
+    solara.Button("Save as scenario", on_click=save, color="primary", classes=["csto-save"])
+    kind, text = save_message.value
+    if kind == "success":
+        with solara.Div(classes=["csto-saved"]):
+            solara.Success(f"Saved {text}", dense=True)
+            solara.HTML(
+                tag="code", unsafe_innerHTML=f"csto run {text}", style={"font-size": "11px"}
+            )
+    elif kind == "error":
+        solara.Error(text, dense=True)
+
+
+def build_view(base: Scenario, changes: dict[str, Any], runs_: int) -> tuple[View, Ensemble]:
+    """Run (or fetch) the ensemble and the unchanged scenario's, and draw the plots."""
+    overrides, months = split_overrides(changes)
+    months = months or base.months
+    ensemble = CACHE.get(base, overrides, runs_, months, DEFAULT_SEED)
+    reference = CACHE.get(base, {}, runs_, months, DEFAULT_SEED) if changes else None
+    record = ensemble.record
+    title = f"{base.name}: CSTO cohesion ({runs_} runs)"
+    return View(
+        cohesion=png(
+            draw_cohesion(
+                cohesion_band(ensemble),
+                cohesion_band(reference) if reference else None,
+                title=title,
+            )
+        ),
+        components=png(draw_component_grid(component_bands(ensemble), runs_)),
+        status=png(draw_status(status_probabilities(record), names_of(base))),
+        events=png(draw_top_events(top_events(record))),
+        runs=runs_,
+        months=months,
+        seconds=ensemble.seconds,
+        start=base.start,
+    ), ensemble
+
+
+@solara.component
+def RelationsPanel(record: Any, start: str):
+    last = record.months - 1
+    month = last if relation_month.value < 0 else min(relation_month.value, last)
+    date = month_label(start, month)
+    image = solara.use_memo(
+        lambda: png(draw_relations(relation_matrix(record, month), date)), [id(record), month]
+    )
+    solara.SliderInt(
+        f"Month: {date}",
+        value=month,
+        min=0,
+        max=last,
+        on_value=relation_month.set,
+        thumb_label=False,
+    )
+    solara.Image(image, classes=["csto-relations"])
+
+
+@solara.component
+def EnsembleView(base: Scenario, changes: dict[str, Any]):
+    key = repr(sorted(changes.items()))
+
+    async def compute():
+        await asyncio.sleep(0.3)  # let a dragged slider come to rest
+        return await asyncio.to_thread(build_view, base, changes, runs.value)
+
+    task = solara.lab.use_task(compute, dependencies=[base.name, key, runs.value])
+    solara.ProgressLinear(task.pending)
+    if task.error:
+        solara.Error(f"The ensemble could not run: {task.exception}")
+        return
+    result = task.value if task.finished else task.latest
+    if result is None:
+        solara.Info("Running the ensemble…")
+        return
+    view, ensemble = result
+    changed_text = ", ".join(f"{k} = {v}" for k, v in sorted(changes.items())) or "nothing"
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=(
+            f"<b>{view.runs} runs × {view.months} months</b> of <b>{base.name}</b> "
+            f"(seed {DEFAULT_SEED}) in <span class='csto-seconds'>{view.seconds:.2f}</span> s. "
+            f"Changed: {changed_text}."
+            + (" The grey dashed line and band are the unchanged scenario." if changes else "")
+        ),
+        style={"font-size": "13px", "margin-bottom": "6px"},
+    )
+    with solara.Columns([3, 2]):
+        with solara.Column():
+            with solara.Div(classes=["csto-cohesion"]):
+                solara.Image(view.cohesion)
+            solara.Image(view.components)
+        with solara.Column():
+            solara.Image(view.status)
+            RelationsPanel(ensemble.record, view.start)
+    solara.Image(view.events)
+
+
+@solara.component
+def SingleRunView(base: Scenario, changes: dict[str, Any]):
+    overrides, months = split_overrides(changes)
+    months = months or base.months
+    spec = solara.use_memo(
+        lambda: load_scenario(scenario_ref.value, overrides, months),
+        [scenario_ref.value, repr(sorted(changes.items()))],
+    )
+    seed = solara.use_reactive(1)
+    params = {"spec": spec, "months": months, "rng": seed.value}
+    model = solara.use_reactive(SingleRun(**params))
+    solara.use_effect(lambda: model.set(SingleRun(**params)), [id(spec), seed.value])
+    update_counter.get()
+    current = model.value
+    solara.Markdown(
+        "One replication (one stochastic run) with the settings on the left. It is one draw among "
+        "many: read the ensemble tab before concluding anything."
+    )
+    with solara.Row(style={"align-items": "center"}):
+        solara.SliderInt("Seed", value=seed, min=1, max=1000, thumb_label=True)
+    ModelController(model, model_parameters=params, play_interval=600)
+    done = current.month
+    solara.Text(
+        f"Month {done} of {current.months}"
+        + (f" · last: {month_label(spec.start, done - 1)}" if done else " · press Step or ▶"),
+        style={"font-weight": "bold"},
+    )
+    with solara.Columns([3, 2]):
+        with solara.Column():
+            record = current.to_record() if done else None
+            lines = [narrate_month(record, m, 0, names_of(spec)) for m in range(done)][::-1]
+            with solara.Div(
+                classes=["csto-narrative"], style={"max-height": "420px", "overflow-y": "auto"}
+            ):
+                for number, line in enumerate(lines):
+                    weight = "bold" if number == 0 else "normal"
+                    solara.Text(
+                        line,
+                        style={
+                            "display": "block",
+                            "font-weight": weight,
+                            "font-size": "13px",
+                            "margin-bottom": "4px",
+                        },
+                    )
+        with solara.Column():
+            if done:
+                rows = agent_rows(current)
+                cohesion = current.latest_metric("cohesion")
+                solara.Text(f"Cohesion this month: {cohesion:.3f}", style={"font-weight": "bold"})
+                import pandas as pd
+
+                solara.DataFrame(pd.DataFrame(rows), items_per_page=10)
+
+
+@solara.component
+def Page():
+    solara.Title("csto dashboard")
+    base = solara.use_memo(lambda: load_base(scenario_ref.value), [scenario_ref.value])
+    base_values = current_values(base)
+    changes = changed_values(values.value, base_values)
+    with solara.Sidebar():
+        Controls(base)
+        SavePanel(base, changes)
+    solara.HTML(
+        tag="h2",
+        unsafe_innerHTML=f"CSTO cohesion: {base.name}",
+        style={"margin": "4px 0 8px"},
+    )
+    with solara.lab.Tabs(lazy=True):
+        with solara.lab.Tab("Ensemble"):
+            EnsembleView(base, changes)
+        with solara.lab.Tab("Single run"):
+            SingleRunView(base, changes)
