@@ -666,16 +666,426 @@ def event_lines(events: pd.DataFrame, runs: int) -> list[str]:
     return lines
 
 
-def run_report(folder: Path, runs: int, seconds: float, plots: bool) -> str:
-    """The short summary printed after a run."""
-    from results.store import read_table
+def key_events(folder: Path) -> pd.DataFrame:
+    """The key events of a run folder (`run`, `action`), read part by part.
 
+    In a sweep folder, `run` is made unique across points. The events table of a large batch
+    does not fit in memory; its key events do.
+    """
+
+    from results.compare import read_filtered
+
+    events = read_filtered(
+        folder, "events", ["run", "action"], lambda part: part["action"].isin(KEY_EVENTS)
+    )
+    if "point" in events.columns:
+        events = events.assign(run=events["point"].astype("int64") * 2**32 + events["run"])
+    return events
+
+
+def sweep_cohesion_lines(summary: pd.DataFrame) -> list[str]:
+    """Cohesion at the last month per sweep point (median and 5-95%)."""
+    rows = summary[summary["metric"] == "cohesion"]
+    last = rows[rows["month"] == rows["month"].max()]
+    if last.empty:
+        return []
+    lines = [f"cohesion in {last['date'].iloc[0]} by point (median, 5-95% of runs):"]
+    for row in last.itertuples():
+        lines.append(f"  point {row.point}: {row.p50:.2f}  [{row.p05:.2f}, {row.p95:.2f}]")
+    return lines
+
+
+def run_report(folder: Path, runs: int, seconds: float, plots: bool) -> str:
+    """The short summary printed after a run or sweep."""
+    summary = read_summary(folder)
     lines = [f"run folder: {folder}  ({seconds:.1f} s)"]
-    lines += cohesion_lines(read_summary(folder))
-    lines += event_lines(read_table(folder, "events"), runs)
+    if "point" in summary.columns:
+        lines += sweep_cohesion_lines(summary)
+    else:
+        lines += cohesion_lines(summary)
+    lines += event_lines(key_events(folder), runs)
     if plots:
         lines.append(f"plots: {folder / 'plots'}")
     return "\n".join(lines)
+
+
+# --- csto sweep ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("target", metavar="SCENARIO|SWEEP")
+@click.option(
+    "--vary",
+    multiple=True,
+    metavar="KEY=LO:HI[:N]",
+    help="Vary a numeric scenario key over [LO, HI] (N values on a grid, default 5). Repeatable.",
+)
+@click.option(
+    "--design",
+    type=click.Choice(["grid", "lhs"]),
+    default=None,
+    help="grid: every combination of the values (default); lhs: a Latin hypercube of --points.",
+)
+@click.option(
+    "--points",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Points of an lhs design (default 10).",
+)
+@click.option(
+    "--runs",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Replications per point (default {DEFAULT_RUNS}, or the sweep file's).",
+)
+@months_option("Months to simulate (default: the sweep file's or the scenario's).")
+@click.option("--seed", type=int, default=None, help=f"Seed of the sweep (default {DEFAULT_SEED}).")
+@set_option
+@out_option
+@format_option
+@no_plots_option
+@quiet_option
+@workers_option
+@executor_option
+@scheduler_option
+@force_option
+@click.pass_context
+def sweep(
+    ctx: click.Context,
+    target: str,
+    vary: tuple[str, ...],
+    design: str | None,
+    points: int | None,
+    runs: int | None,
+    months: int | None,
+    seed: int | None,
+    overrides: tuple[str, ...],
+    out: Path | None,
+    fmt: str,
+    no_plots: bool,
+    quiet: bool,
+    workers: int,
+    executor: str,
+    scheduler: str | None,
+    force: bool,
+) -> None:
+    """A parameter sweep of SCENARIO with --vary, or of a sweep file (scenarios/sweeps/*.toml).
+
+    \b
+    Cost: points x runs replications. A grid of K keys with N values each has N^K points:
+    --vary a=0:1:5 --vary b=0:1:5 --runs 1000 is 25 x 1,000 = 25,000 replications (about 25
+    times `csto run`); an lhs design has --points points. The cost is printed before it starts.
+
+    \b
+    Examples:
+      csto sweep history-2022 --vary world.overstretch=0:0.6:4 --runs 200
+      csto sweep baseline --vary agents.BLR.beta_loyalty=0.5:3 --design lhs --points 8
+      csto sweep overstretch            (scenarios/sweeps/overstretch.toml)
+
+    One run folder: points.parquet (point and a column per varied key), and a `point` column
+    in every table. Resume an interrupted sweep with `csto run --resume RUN_DIR`.
+    """
+    from simulation.scenario import ScenarioError, parse_override
+    from simulation.sweep import (
+        SweepSpec,
+        design_points,
+        find_sweep_file,
+        integer_keys,
+        load_sweep_file,
+        parse_vary,
+        point_scenarios,
+        points_frame,
+        sweep_tasks,
+    )
+
+    check_executor(executor, scheduler)
+    created = utc_now()
+    with scenario_errors():
+        if vary:
+            spec = SweepSpec(scenario=target, vary=[parse_vary(v) for v in vary])
+        else:
+            path = find_sweep_file(target)
+            if path is None:
+                raise CliError(
+                    f"{target!r} is not a sweep file; give a scenario with --vary KEY=LO:HI[:N], "
+                    "or a sweep name or .toml file (scenarios/sweeps/)"
+                )
+            spec = load_sweep_file(path)
+        design = design or spec.design
+        points = points if points is not None else spec.points
+        if design == "grid" and points is not None:
+            raise CliError("--points is for --design lhs; a grid has N values per --vary")
+        if design == "lhs" and any(v.n is not None for v in spec.vary):
+            raise CliError("an lhs design takes KEY=LO:HI ranges without N; use --points")
+        runs = runs or spec.runs or DEFAULT_RUNS
+        seed = seed if seed is not None else (spec.seed if spec.seed is not None else DEFAULT_SEED)
+        fixed = dict(spec.overrides)
+        fixed.update(parse_override(text) for text in overrides)
+        base = load(spec.scenario, (), None) if not fixed else None
+        if base is None:
+            from simulation.scenario import load_scenario
+
+            base = load_scenario(spec.scenario, fixed, None)
+        months = months or spec.months or base.months
+        try:
+            values = design_points(
+                spec.vary, design, points, seed, integer_keys(base, spec.vary, spec.source)
+            )
+        except ValueError as error:
+            if isinstance(error, ScenarioError):
+                raise
+            raise CliError(f"{spec.source}: {error}") from None
+        scenarios = point_scenarios(base, values, months)
+        base = point_scenarios(base, [{}], months)[0]
+    tasks = sweep_tasks(len(values), runs, seed)
+    out = out if out is not None else default_out(f"{base.name}-sweep", created)
+    manifest = base_manifest(
+        base,
+        scenario_file(spec.scenario),
+        seed=seed,
+        runs=runs,
+        months=months,
+        workers=workers,
+        fmt=fmt,
+        created=created,
+    )
+    from simulation.scenario import scenario_hash
+
+    manifest["executor"] = executor
+    manifest["total_runs"] = runs * len(values)
+    manifest["sweep"] = {
+        "source": spec.source,
+        "description": spec.description,
+        "design": design,
+        "vary": {v.key: v.as_list() for v in spec.vary},
+        "points": values,
+        "points_sha256": [scenario_hash(scenarios[i]) for i in range(len(values))],
+    }
+    writer = open_writer(out, fmt, force)
+    from functools import partial
+
+    from results.atomic import atomic_write
+
+    frame = points_frame(values)
+    atomic_write(out / "points.parquet", partial(frame.to_parquet, index=False))
+    if not quiet:
+        click.echo(
+            f"{base.name} sweep ({design}): {len(values)} points x {runs:,} runs = "
+            f"{runs * len(values):,} replications x {months} months, seed {seed} -> {out}"
+        )
+    execute_batch(
+        out,
+        writer,
+        manifest,
+        dict(scenarios),
+        months,
+        tasks,
+        executor=executor,
+        workers=workers,
+        scheduler=scheduler,
+        quiet=quiet,
+    )
+    finish_report(out, manifest, no_plots, quiet)
+
+
+# --- csto compare / plot ------------------------------------------------------------------------
+
+
+def compare_progress(steps: int, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(
+        total=steps,
+        unit="step",
+        desc="comparing",
+        file=sys.stderr,
+        disable=quiet or not sys.stderr.isatty(),
+        dynamic_ncols=True,
+    )
+
+
+def format_compare(table: pd.DataFrame, outcomes: pd.DataFrame, kind: str) -> str:
+    """The printed tables: each metric's mean and difference with its CI; the outcomes."""
+    lines = [f"{kind:<28} {'metric':<9} {'date':>7} {'mean':>7} {'diff':>8}  95% CI"]
+    for row in table.itertuples(index=False):
+        group = str(getattr(row, kind))[:28]
+        lines.append(
+            f"{group:<28} {row.metric:<9} {row.date:>7} {row.mean:7.3f} {row.diff:+8.3f}  "
+            f"[{row.ci_low:+.3f}, {row.ci_high:+.3f}]"
+        )
+    lines.append("")
+    lines.append(f"{kind:<28} {'outcome':<28} {'prob.':>6}  95% CI")
+    for row in outcomes.itertuples(index=False):
+        group = str(getattr(row, kind))[:28]
+        lines.append(
+            f"{group:<28} {row.outcome:<28} {row.probability:6.3f}  "
+            f"[{row.ci_low:.3f}, {row.ci_high:.3f}]"
+        )
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("reference", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.argument("others", nargs=-1, type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option(
+    "--months",
+    "months_text",
+    metavar="M,...",
+    default=None,
+    help="Months to tabulate: numbers from 0 or YYYY-MM dates (default: the last).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder for compare.csv, outcomes.csv and plots/ (default: runs/compare-<UTC time>).",
+)
+@click.option(
+    "--reference-point",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="For a sweep folder: the point the others are compared with.",
+)
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Bootstrap seed.")
+@click.option("--svg", is_flag=True, help="Also write the plots as SVG.")
+@no_plots_option
+@quiet_option
+@force_option
+def compare(
+    reference: Path,
+    others: tuple[Path, ...],
+    months_text: str | None,
+    out: Path | None,
+    reference_point: int,
+    seed: int,
+    svg: bool,
+    no_plots: bool,
+    quiet: bool,
+    force: bool,
+) -> None:
+    """Compare finished runs with REFERENCE: each metric's difference with a 95% bootstrap CI.
+
+    \b
+    Give run folders (csto run), the first the reference, or one sweep folder (csto sweep),
+    whose points are compared with --reference-point. Writes compare.csv (scenario, metric,
+    month, mean, diff, ci_low, ci_high), outcomes.csv (scenario, outcome, probability, ci_low,
+    ci_high) and plots/, and prints both tables.
+    """
+    from results.compare import (
+        compare as run_compare,
+    )
+    from results.compare import (
+        compare_csv,
+        open_runs,
+        open_sweep,
+        outcomes_csv,
+        parse_months,
+    )
+    from results.manifest import read_manifest
+
+    try:
+        manifest = read_manifest(reference)
+    except FileNotFoundError:
+        raise CliError(f"{reference}: no manifest.json; not a run folder") from None
+    try:
+        if manifest.get("sweep") and not others:
+            inputs = open_sweep(reference, reference_point)
+        else:
+            inputs = open_runs([reference, *others])
+        months = parse_months(months_text, inputs.dates)
+    except FileNotFoundError as error:
+        raise CliError(f"not a run folder: {error}") from None
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    if len(inputs.groups) < 2:
+        raise CliError("give at least two run folders, or one sweep folder with two points")
+    for warning in inputs.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    out = out if out is not None else Path(RUNS_DIR) / f"compare-{utc_now():%Y%m%d-%H%M%S}"
+    if out.exists() and not force:
+        raise CliError(f"{out} already exists; choose another --out or add --force")
+    with compare_progress(3 + (0 if no_plots else 1), quiet) as bar:
+        comparison = run_compare(inputs, seed, progress=lambda: bar.update(1))
+        out.mkdir(parents=True, exist_ok=True)
+        table = compare_csv(comparison, months)
+        outcomes = outcomes_csv(comparison)
+        table.to_csv(out / "compare.csv", index=False)
+        outcomes.to_csv(out / "outcomes.csv", index=False)
+        record = {
+            "runs": [str(Path(g.folder).resolve()) for g in inputs.groups],
+            "kind": inputs.kind,
+            "reference_point": reference_point,
+            "months": months,
+            "seed": seed,
+            "created": utc_now().isoformat(timespec="seconds"),
+            "command_line": shlex.join(sys.argv),
+        }
+        (out / "compare.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        if not no_plots:
+            from results.compare_plots import comparison_figures, save_figures
+
+            save_figures(comparison_figures(comparison), out / "plots", svg)
+            bar.update(1)
+    if not quiet:
+        click.echo(format_compare(table, outcomes, inputs.kind))
+        click.echo(f"\nwritten: {out / 'compare.csv'}, {out / 'outcomes.csv'}")
+        if not no_plots:
+            click.echo(f"plots: {out / 'plots'}")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write the plots (default: FOLDER/plots).",
+)
+@click.option("--svg", is_flag=True, help="Also write SVG files.")
+def plot(folder: Path, out: Path | None, svg: bool) -> None:
+    """Regenerate the plots of a run, sweep or compare folder."""
+    from results.manifest import read_manifest
+
+    out = out if out is not None else folder / "plots"
+    if (folder / "compare.json").exists():
+        from results.compare import compare, open_runs, open_sweep
+        from results.compare_plots import comparison_figures, save_figures
+
+        record = json.loads((folder / "compare.json").read_text(encoding="utf-8"))
+        try:
+            if record["kind"] == "point":
+                inputs = open_sweep(record["runs"][0], record["reference_point"])
+            else:
+                inputs = open_runs(record["runs"])
+        except (FileNotFoundError, ValueError) as error:
+            raise CliError(f"{folder}: cannot reread the compared runs: {error}") from None
+        paths = save_figures(comparison_figures(compare(inputs, record["seed"])), out, svg)
+    else:
+        try:
+            manifest = read_manifest(folder)
+        except FileNotFoundError:
+            raise CliError(f"{folder}: no manifest.json or compare.json") from None
+        if not (folder / "summary.csv").exists():
+            raise CliError(f"{folder} is unfinished (no summary.csv); csto run --resume it first")
+        if manifest.get("sweep"):
+            from results.compare_plots import save_sweep_plots
+
+            paths = save_sweep_plots(folder, out, svg)
+        else:
+            from results.plots import save_run_plots
+
+            paths = save_run_plots(folder, read_summary(folder), manifest["scenario"],
+                                   manifest["runs"], svg)  # fmt: skip
+            if out != folder / "plots":
+                import shutil
+
+                out.mkdir(parents=True, exist_ok=True)
+                for path in paths:
+                    shutil.move(path, out / path.name)
+                paths = [out / p.name for p in paths]
+    for path in paths:
+        click.echo(str(path))
 
 
 # --- csto scenarios / show / validate --------------------------------------------------------
@@ -807,6 +1217,40 @@ def history(runs: int, seed: int, workers: int, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         click.echo(history_table(rows))
+
+
+@main.command()
+@click.argument("scenario", default="history-2022")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--runs",
+    default=300,
+    show_default=True,
+    type=click.Choice(["100", "300", "500"]),
+    help="Replications per ensemble at start (the page can change it).",
+)
+@click.option(
+    "--save-dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder where 'Save as scenario' writes.",
+)
+def dashboard(scenario: str, host: str, port: int, runs: str, save_dir: str) -> None:
+    """The interactive page: tweak a scenario and watch the ensemble move (Solara)."""
+    from dashboard.server import DashboardUnavailable, port_is_free, serve
+
+    load(scenario)
+    if not port_is_free(host, port):
+        raise CliError(f"--port: {host}:{port} is in use; choose another with --port")
+    with sigterm_interrupts():
+        try:
+            code = serve(scenario, host, port, save_dir, int(runs), echo=click.echo)
+        except DashboardUnavailable as error:
+            raise CliError(str(error), exit_code=1) from None
+    if code not in (0, 130):
+        raise CliError(f"the dashboard server stopped with exit code {code}", exit_code=1)
 
 
 if __name__ == "__main__":  # pragma: no cover
