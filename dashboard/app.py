@@ -141,6 +141,15 @@ def set_value(key: str, value: Any) -> None:
     save_message.set(("", ""))
 
 
+def slide(control: ControlSpec, value: float) -> None:
+    """A slider moved. A move of less than half a step is the slider snapping a value that lies
+    between its steps (1.25 on a 0.1 grid) to the grid, not the user: it is ignored."""
+    current = values.value[control.key]
+    if abs(float(value) - float(current)) < control.step / 2 + 1e-9:
+        return
+    set_value(control.key, control.clamp(value))
+
+
 # --- components ------------------------------------------------------------------------------
 
 
@@ -178,7 +187,7 @@ def Control(control: ControlSpec, value: Any, base_value: Any, note: str = ""):
                 min=int(control.min),
                 max=int(control.max),
                 step=1,
-                on_value=lambda v: set_value(control.key, control.clamp(v)),
+                on_value=lambda v: slide(control, v),
                 thumb_label=False,
             )
         else:
@@ -188,7 +197,7 @@ def Control(control: ControlSpec, value: Any, base_value: Any, note: str = ""):
                 min=control.min,
                 max=control.max,
                 step=control.step,
-                on_value=lambda v: set_value(control.key, control.clamp(v)),
+                on_value=lambda v: slide(control, v),
                 thumb_label=False,
             )
 

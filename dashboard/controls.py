@@ -50,7 +50,7 @@ MAX_MONTHS = 120
 """Slider maximum of the horizon (the schema allows 1200; the page is for quick looks)."""
 
 UNIT_STEP = 0.01
-WEIGHT_STEP = 0.1
+WEIGHT_STEP = 0.05
 
 
 @dataclass(frozen=True)

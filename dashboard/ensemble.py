@@ -218,24 +218,25 @@ def draw_component_grid(bands: dict[str, pd.DataFrame], runs: int) -> Figure:
 
 
 def draw_status(probabilities: dict[str, pd.DataFrame], names: dict[str, str]) -> Figure:
-    """One stacked-area panel per alliance member: the share of runs in each status."""
+    """One stacked-area strip per alliance member: the share of runs in each status."""
     panels = max(1, len(probabilities))
-    fig, axes = _new_figure((8.0, 1.6 + 1.3 * panels), nrows=panels, ncols=1)
+    fig, axes = _new_figure((6.0, 1.2 + 0.95 * panels), nrows=panels, ncols=1)
     for ax, (code, shares) in zip(axes, probabilities.items(), strict=False):
         ax.stackplot(
             shares.index,
             *(shares[s] for s in STATUS_NAMES),
-            labels=list(STATUS_NAMES),
+            labels=[s.replace("_", " ") for s in STATUS_NAMES],
             colors=[STATUS_COLORS[s] for s in STATUS_NAMES],
-            alpha=0.85,
+            alpha=0.9,
         )
         ax.set_ylim(0, 1)
-        ax.set_ylabel(names.get(code, code), fontsize=9)
-        ax.tick_params(labelsize=8)
+        ax.set_yticks([0, 0.5, 1], ["0", "50%", "100%"], fontsize=7)
+        ax.set_title(names.get(code, code), fontsize=9, loc="left", pad=2)
+        ax.tick_params(axis="x", labelsize=7)
         ax.margins(x=0)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper center", ncol=4, frameon=False, fontsize=8)
-    fig.suptitle("CSTO status: share of runs", fontsize=10)
+    fig.legend(handles, labels, loc="outside lower center", ncol=4, frameon=False, fontsize=8)
+    fig.suptitle("CSTO status of each member: share of runs", fontsize=10)
     return fig
 
 
