@@ -904,13 +904,13 @@ def compare_progress(steps: int, quiet: bool):
     )
 
 
-def format_compare(table: pd.DataFrame, outcomes: pd.DataFrame, kind: str) -> str:
+def format_compare(table: pd.DataFrame, outcomes: pd.DataFrame, kind: str, dates: list[str]) -> str:
     """The printed tables: each metric's mean and difference with its CI; the outcomes."""
     lines = [f"{kind:<28} {'metric':<9} {'date':>7} {'mean':>7} {'diff':>8}  95% CI"]
-    for row in table.itertuples(index=False):
+    for row in table[table["metric"] == "cohesion"].itertuples(index=False):
         group = str(getattr(row, kind))[:28]
         lines.append(
-            f"{group:<28} {row.metric:<9} {row.date:>7} {row.mean:7.3f} {row.diff:+8.3f}  "
+            f"{group:<28} {row.metric:<9} {dates[row.month]:>7} {row.mean:7.3f} {row.diff:+8.3f}  "
             f"[{row.ci_low:+.3f}, {row.ci_high:+.3f}]"
         )
     lines.append("")
@@ -1028,8 +1028,8 @@ def compare(
             save_figures(comparison_figures(comparison), out / "plots", svg)
             bar.update(1)
     if not quiet:
-        click.echo(format_compare(table, outcomes, inputs.kind))
-        click.echo(f"\nwritten: {out / 'compare.csv'}, {out / 'outcomes.csv'}")
+        click.echo(format_compare(table, outcomes, inputs.kind, inputs.dates))
+        click.echo(f"\nwritten: {out / 'compare.csv'} (every metric), {out / 'outcomes.csv'}")
         if not no_plots:
             click.echo(f"plots: {out / 'plots'}")
 

@@ -166,6 +166,11 @@ def open_runs(folders: Sequence[str | os.PathLike[str]]) -> Inputs:
     for group in groups:
         if labels.count(group.label) > 1:
             group.label = f"{group.label} ({group.folder.name})"
+    seen: dict[str, int] = {}
+    for group in groups:  # the same folder twice
+        seen[group.label] = seen.get(group.label, 0) + 1
+        if seen[group.label] > 1:
+            group.label = f"{group.label} #{seen[group.label]}"
     start, months = horizons.pop()
     return Inputs(groups, months, start, _dates(start, months), None, warnings)
 

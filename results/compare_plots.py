@@ -1,7 +1,7 @@
 """Plots of a comparison (scenarios, or the points of a sweep): data functions and draw functions.
 
 Data functions turn a `results.compare.Comparison` into small frames (tested on numbers); draw
-functions take those frames and `ax=None` (or `axes=None`) and return the matplotlib Figure. As in
+functions take those frames and `ax=None` (or `axes=None`) and return the Figure. As in
 `results.plots`, figures are pyplot-free (an Agg canvas), time axes are dated, legends sit outside
 the data.
 """
@@ -19,10 +19,8 @@ import pandas as pd
 from results.plots import DPI, _format_month_axis, _new_figure
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-
     from results.compare import Comparison
+    from results.plots import Axes, Figure
 
 MAX_LINES = 10
 COLORS = (
