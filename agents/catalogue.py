@@ -68,6 +68,7 @@ class Menu:
     needs_chair: np.ndarray  # (K,) bool
     once: np.ndarray  # (K,) bool
     needs_membership: np.ndarray  # (K,) bool
+    offends: np.ndarray  # (K,) bool: its weights <= -3 are offences the targets may answer
     names: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -233,5 +234,6 @@ class CatalogueBuilder:
             needs_chair=np.array(["is_chair" in o.spec.requires for o in options]),
             once=np.array(["once" in o.spec.requires for o in options]),
             needs_membership=np.array(["member" in o.spec.requires for o in options]),
+            offends=np.array([o.spec.offends for o in options]),
             names=[o.action for o in options],
         )

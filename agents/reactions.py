@@ -27,12 +27,15 @@ def apply_action(
     reaction: tuple[float, float, float],
     favour_act: bool = False,
     runs: np.ndarray | None = None,
+    offends: np.ndarray | bool = True,
 ) -> None:
     """Apply the acts of `actor`: raw Goldstein rows `goldstein`, one per replication in `runs`
     (all R replications when `runs` is None; a zero row does nothing).
 
     `favour_act`: the patron's own favour instruments (`reward`, `pressure`) move their targets'
-    standing directly.
+    standing directly. `offends` (per row or for all): whether the act's weights <= -3 are
+    offences (a catalogue flag: an Article 4 refusal or a summit refusal is not answered by a
+    summons).
     """
     if runs is None:
         runs = np.arange(state.replications)
@@ -51,7 +54,7 @@ def apply_action(
         clients = slice(0, params.agents)
         standing = state.standing[runs, clients] + favour * scaled[:, clients]
         state.standing[runs, clients] = np.clip(standing, -1.0, 1.0)
-    offended = goldstein <= OFFENCE_GOLDSTEIN  # (n, A)
+    offended = (goldstein <= OFFENCE_GOLDSTEIN) & np.reshape(offends, (-1, 1))  # (n, A)
     offended[:, params.agents :] = False
     rows, victims = np.nonzero(offended)
     state.last_offence[runs[rows], victims, actor] = month

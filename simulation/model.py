@@ -334,6 +334,7 @@ class CSTOModel(mesa.Model):
             self.reaction,
             favour_act,
             runs,
+            menu.offends[picked],
         )
         self.recorder.record_events(
             runs, self.month, actor, menu.actions[picked], menu.targets[picked], menu.weight[picked]
@@ -412,6 +413,7 @@ def _single_option_menu(action: str, target: int, vector: np.ndarray, weight: fl
         needs_chair=np.zeros(2, dtype=bool),
         once=np.array([False, action == "recognize_breakaway"]),
         needs_membership=np.zeros(2, dtype=bool),
+        offends=np.ones(2, dtype=bool),
         names=["none", action],
     )
 

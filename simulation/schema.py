@@ -250,6 +250,9 @@ class ActionSpec(Strict):
     )
     requires: list[str] = Field(default_factory=list, description="preconditions (PRECONDITIONS)")
     relation_threshold: Signed = Field(-0.5, description="for 'relation_below'")
+    offends: bool = Field(
+        True, description="weights <= -3 are offences the targets may answer (summon, recall)"
+    )
 
     @field_validator("requires")
     @classmethod
