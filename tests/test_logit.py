@@ -1,5 +1,6 @@
 """The logit choice (MODEL section 5): probabilities against the softmax formula, and the
-Gumbel-max sampler's frequencies against those probabilities."""
+sampler's frequencies (one uniform draw per row through the cumulative probabilities) against
+those probabilities."""
 
 from __future__ import annotations
 
