@@ -254,25 +254,26 @@ def test_existing_out_is_an_error_unless_force(cli, workdir):
     assert not (workdir / "same" / "marker").exists()
 
 
-def _interrupting_iter_records(how: str):
-    """An iter_records that finishes the first chunk, then is interrupted."""
-    from simulation.batch import run_chunk
+def _interrupting_iter_results(how: str):
+    """An executors.iter_results that finishes the first chunk, then is interrupted."""
+    from simulation.executors import run_task
 
-    def fake(scenario, months, chunks, workers=1):
-        yield chunks[0], run_chunk(scenario, months, chunks[0])
+    def fake(scenarios, months, tasks, **options):
+        first = tasks[0]
+        yield first, run_task(scenarios[first.point], months, first)
         if how == "sigterm":
             os.kill(os.getpid(), signal.SIGTERM)
         else:
             raise KeyboardInterrupt
-        for chunk in chunks[1:]:  # pragma: no cover - never reached
-            yield chunk, run_chunk(scenario, months, chunk)
+        for task in tasks[1:]:  # pragma: no cover - never reached
+            yield task, run_task(scenarios[task.point], months, task)
 
     return fake
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 def test_interrupt_leaves_a_partial_folder(cli, workdir, monkeypatch, how):
-    monkeypatch.setattr("simulation.batch.iter_records", _interrupting_iter_records(how))
+    monkeypatch.setattr("simulation.executors.iter_results", _interrupting_iter_results(how))
     handler = signal.getsignal(signal.SIGTERM)
     result = cli(
         "run", "baseline", "--runs", CHUNK_SIZE + 3, "--months", QUICK_MONTHS, "--out", "p"
