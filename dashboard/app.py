@@ -115,12 +115,9 @@ save_message = solara.reactive(("", ""))  # (kind, text)
 
 @dataclass
 class View:
-    """What the ensemble tab shows: PNGs of the plots and the words around them."""
+    """The ensemble tab's cohesion plot (a PNG) and the words around it."""
 
     cohesion: bytes
-    components: bytes
-    status: bytes
-    events: bytes
     runs: int
     months: int
     seconds: float
@@ -275,29 +272,31 @@ def SavePanel(base: Scenario, changes: dict[str, Any]):
 
 
 def build_view(base: Scenario, changes: dict[str, Any], runs_: int) -> tuple[View, Ensemble]:
-    """Run (or fetch) the ensemble and the unchanged scenario's, and draw the plots."""
+    """Run (or fetch) the ensemble and the unchanged scenario's; draw the cohesion plot.
+
+    The other plots are drawn by their own panels afterwards, so cohesion shows first.
+    """
     overrides, months = split_overrides(changes)
     months = months or base.months
     ensemble = CACHE.get(base, overrides, runs_, months, DEFAULT_SEED)
     reference = CACHE.get(base, {}, runs_, months, DEFAULT_SEED) if changes else None
-    record = ensemble.record
     title = f"{base.name}: CSTO cohesion ({runs_} runs)"
-    return View(
-        cohesion=png(
-            draw_cohesion(
-                cohesion_band(ensemble),
-                cohesion_band(reference) if reference else None,
-                title=title,
-            )
-        ),
-        components=png(draw_component_grid(component_bands(ensemble), runs_)),
-        status=png(draw_status(status_probabilities(record), names_of(base))),
-        events=png(draw_top_events(top_events(record))),
-        runs=runs_,
-        months=months,
-        seconds=ensemble.seconds,
-        start=base.start,
-    ), ensemble
+    cohesion = draw_cohesion(
+        cohesion_band(ensemble), cohesion_band(reference) if reference else None, title=title
+    )
+    view = View(png(cohesion), runs_, months, ensemble.seconds, base.start)
+    return view, ensemble
+
+
+@solara.component
+def PlotPanel(key: Any, draw: Any, classes: list[str] | None = None):
+    """A plot drawn in a background thread; the previous one stays until the new is ready."""
+    task = solara.lab.use_task(lambda: png(draw()), dependencies=[key])
+    image = task.value if task.finished else task.latest
+    if image is None:
+        solara.ProgressLinear(True)
+        return
+    solara.Image(image, classes=classes or [])
 
 
 @solara.component
@@ -305,9 +304,6 @@ def RelationsPanel(record: Any, start: str):
     last = record.months - 1
     month = last if relation_month.value < 0 else min(relation_month.value, last)
     date = month_label(start, month)
-    image = solara.use_memo(
-        lambda: png(draw_relations(relation_matrix(record, month), date)), [id(record), month]
-    )
     solara.SliderInt(
         f"Month: {date}",
         value=month,
@@ -316,7 +312,11 @@ def RelationsPanel(record: Any, start: str):
         on_value=relation_month.set,
         thumb_label=False,
     )
-    solara.Image(image, classes=["csto-relations"])
+    PlotPanel(
+        (id(record), month),
+        lambda: draw_relations(relation_matrix(record, month), date),
+        ["csto-relations"],
+    )
 
 
 @solara.component
@@ -348,15 +348,16 @@ def EnsembleView(base: Scenario, changes: dict[str, Any]):
         ),
         style={"font-size": "13px", "margin-bottom": "6px"},
     )
+    record, names, drawn = ensemble.record, names_of(base), id(ensemble)
     with solara.Columns([3, 2]):
         with solara.Column():
             with solara.Div(classes=["csto-cohesion"]):
                 solara.Image(view.cohesion)
-            solara.Image(view.components)
+            PlotPanel(drawn, lambda: draw_component_grid(component_bands(ensemble), view.runs))
         with solara.Column():
-            solara.Image(view.status)
-            RelationsPanel(ensemble.record, view.start)
-    solara.Image(view.events)
+            PlotPanel(drawn, lambda: draw_status(status_probabilities(record), names))
+            RelationsPanel(record, view.start)
+    PlotPanel(drawn, lambda: draw_top_events(top_events(record)))
 
 
 @solara.component
@@ -368,18 +369,30 @@ def SingleRunView(base: Scenario, changes: dict[str, Any]):
         [scenario_ref.value, repr(sorted(changes.items()))],
     )
     seed = solara.use_reactive(1)
-    params = {"spec": spec, "months": months, "rng": seed.value}
-    model = solara.use_reactive(SingleRun(**params))
-    solara.use_effect(lambda: model.set(SingleRun(**params)), [id(spec), seed.value])
+    params = solara.use_memo(
+        lambda: {"spec": spec, "months": months, "rng": seed.value}, [id(spec), seed.value]
+    )
+    # a new model whenever the settings or the seed change; Step, Play and Reset act on it
+    fresh = solara.use_memo(lambda: SingleRun(**params), [id(params)])
+    model = solara.use_reactive(fresh)
+    play_interval = solara.use_reactive(600)
+    render_interval = solara.use_reactive(1)
+    use_threads = solara.use_reactive(False)
     update_counter.get()
     current = model.value
     solara.Markdown(
         "One replication (one stochastic run) with the settings on the left. It is one draw among "
         "many: read the ensemble tab before concluding anything."
     )
-    with solara.Row(style={"align-items": "center"}):
-        solara.SliderInt("Seed", value=seed, min=1, max=1000, thumb_label=True)
-    ModelController(model, model_parameters=params, play_interval=600)
+    with solara.Div(style={"max-width": "420px"}):
+        solara.SliderInt(f"Seed {seed.value}", value=seed, min=1, max=1000, thumb_label=False)
+    ModelController(
+        model,
+        model_parameters=params,
+        play_interval=play_interval,
+        render_interval=render_interval,
+        use_threads=use_threads,
+    )
     done = current.month
     solara.Text(
         f"Month {done} of {current.months}"
@@ -409,9 +422,26 @@ def SingleRunView(base: Scenario, changes: dict[str, Any]):
                 rows = agent_rows(current)
                 cohesion = current.latest_metric("cohesion")
                 solara.Text(f"Cohesion this month: {cohesion:.3f}", style={"font-weight": "bold"})
-                import pandas as pd
+                solara.HTML(
+                    tag="table",
+                    unsafe_innerHTML=state_table(rows),
+                    style={"font-size": "12px", "border-collapse": "collapse"},
+                )
 
-                solara.DataFrame(pd.DataFrame(rows), items_per_page=10)
+
+def state_table(rows: list[dict[str, Any]]) -> str:
+    """The countries' state as the inner HTML of a small table."""
+    if not rows:
+        return ""
+    cell = "padding:2px 8px;border-bottom:1px solid #eee;text-align:left"
+    head = "".join(f"<th style='{cell}'>{html.escape(k)}</th>" for k in rows[0])
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td style='{cell}'>{html.escape(str(v))}</td>" for v in r.values())
+        + "</tr>"
+        for r in rows
+    )
+    return f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
 
 
 @solara.component

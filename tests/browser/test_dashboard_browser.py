@@ -4,7 +4,8 @@ Starts `csto dashboard` on 127.0.0.1 with a free port, loads the page, moves a s
 the cohesion plot to be redrawn, checks the shown value, saves the settings as a scenario and
 validates the file, and keeps a screenshot. Every request the page makes is checked: anything
 but loopback is blocked and fails the test. Set CSTO_DASHBOARD_SCREENSHOT=PATH to keep the
-screenshot at PATH too (docs/img/dashboard.png is made that way).
+screenshot at PATH too: docs/img/dashboard.png is made with CSTO_DASHBOARD_TEST_RUNS=300
+CSTO_DASHBOARD_SCREENSHOT=docs/img/dashboard.png.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ CHROMIUM_ARGS = [
 ]
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 SLIDER = ".csto-agents-BLR-beta_loyalty"
+RUNS = os.environ.get("CSTO_DASHBOARD_TEST_RUNS", "100")  # 300 for the README's screenshot
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (CI installs it)"
@@ -71,7 +73,7 @@ def dashboard_url(tmp_path: Path):
             "--port",
             str(port),
             "--runs",
-            "100",
+            RUNS,
             "--save-dir",
             str(tmp_path),
         ],
