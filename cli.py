@@ -1,8 +1,10 @@
 """The `csto` command: run scenarios, list, show and validate them, check the 2022 history.
 
+The text printed after a run, the compare tables and the history table are `results.report`.
+
 Start-up time matters for the small commands (`csto --help`, `scenarios`, `show`, `validate`), so
-this module imports only click and the standard library at the top; the model, numpy, pandas and
-matplotlib are imported inside the commands that need them.
+this module imports only click, the standard library and the light `results.report` at the top;
+the model, numpy, pandas and matplotlib are imported inside the commands that need them.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-if TYPE_CHECKING:
-    import pandas as pd
+from results.report import format_compare, history_table, read_summary, run_report
 
+if TYPE_CHECKING:
     from simulation.schema import Scenario
 
 DEFAULT_SEED = 20221211
@@ -33,24 +35,6 @@ DEFAULT_SEED = 20221211
 
 DEFAULT_RUNS = 1000
 RUNS_DIR = "runs"
-
-KEY_EVENTS: tuple[str, ...] = (
-    "attack",
-    "invoke_article4",
-    "honour_article4",
-    "partial_response",
-    "refuse_article4",
-    "visit_breakaway",
-    "recognize_breakaway",
-    "summon_ambassador",
-    "recall_ambassador",
-    "court_west",
-    "refuse_declaration",
-    "boycott_summit",
-    "freeze_participation",
-    "exit_alliance",
-)
-"""Actions summarised after a run: how many runs saw one, and how many per run."""
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -620,95 +604,6 @@ def run(
     finish_report(out, manifest, no_plots, quiet)
 
 
-def read_summary(folder: Path) -> pd.DataFrame:
-    from results.store import read_table
-
-    return read_table(folder, "summary")
-
-
-def cohesion_lines(summary: pd.DataFrame) -> list[str]:
-    """Cohesion at the first and last month: median and 5-95% band."""
-    rows = summary[summary["metric"] == "cohesion"].sort_values("month")
-    if rows.empty:
-        return []
-    picks = [rows.iloc[0]] if len(rows) == 1 else [rows.iloc[0], rows.iloc[-1]]
-    lines = ["cohesion (median, 5-95% of runs):"]
-    for row in picks:
-        lines.append(
-            f"  {row['date']} (month {int(row['month'])}): {row['p50']:.2f}  "
-            f"[{row['p05']:.2f}, {row['p95']:.2f}]"
-        )
-    return lines
-
-
-def event_rates(events: pd.DataFrame, runs: int) -> pd.DataFrame:
-    """Per key action that occurred: share of runs with at least one, and mean count per run."""
-    import pandas as pd
-
-    events = events[events["action"].isin(KEY_EVENTS)]
-    grouped = events.groupby("action", observed=True)["run"]
-    table = pd.DataFrame({"count": grouped.size(), "runs_with": grouped.nunique()})
-    table["share"] = table["runs_with"] / runs
-    table["mean"] = table["count"] / runs
-    order = {name: i for i, name in enumerate(KEY_EVENTS)}
-    table["order"] = [order[name] for name in table.index]
-    return table.sort_values(["share", "order"], ascending=[False, True]).drop(columns="order")
-
-
-def event_lines(events: pd.DataFrame, runs: int) -> list[str]:
-    rates = event_rates(events, runs)
-    if rates.empty:
-        return ["key events: none occurred"]
-    width = max(len(str(name)) for name in rates.index)
-    lines = ["key events (share of runs with at least one, mean per run):"]
-    for name, row in rates.iterrows():
-        lines.append(f"  {name:<{width}}  {row['share']:6.1%}  {row['mean']:6.2f}")
-    return lines
-
-
-def key_events(folder: Path) -> pd.DataFrame:
-    """The key events of a run folder (`run`, `action`), read part by part.
-
-    In a sweep folder, `run` is made unique across points. The events table of a large batch
-    does not fit in memory; its key events do.
-    """
-
-    from results.compare import read_filtered
-
-    events = read_filtered(
-        folder, "events", ["run", "action"], lambda part: part["action"].isin(KEY_EVENTS)
-    )
-    if "point" in events.columns:
-        events = events.assign(run=events["point"].astype("int64") * 2**32 + events["run"])
-    return events
-
-
-def sweep_cohesion_lines(summary: pd.DataFrame) -> list[str]:
-    """Cohesion at the last month per sweep point (median and 5-95%)."""
-    rows = summary[summary["metric"] == "cohesion"]
-    last = rows[rows["month"] == rows["month"].max()]
-    if last.empty:
-        return []
-    lines = [f"cohesion in {last['date'].iloc[0]} by point (median, 5-95% of runs):"]
-    for row in last.itertuples():
-        lines.append(f"  point {row.point}: {row.p50:.2f}  [{row.p05:.2f}, {row.p95:.2f}]")
-    return lines
-
-
-def run_report(folder: Path, runs: int, seconds: float, plots: bool) -> str:
-    """The short summary printed after a run or sweep."""
-    summary = read_summary(folder)
-    lines = [f"run folder: {folder}  ({seconds:.1f} s)"]
-    if "point" in summary.columns:
-        lines += sweep_cohesion_lines(summary)
-    else:
-        lines += cohesion_lines(summary)
-    lines += event_lines(key_events(folder), runs)
-    if plots:
-        lines.append(f"plots: {folder / 'plots'}")
-    return "\n".join(lines)
-
-
 # --- csto sweep ------------------------------------------------------------------------------
 
 
@@ -902,26 +797,6 @@ def compare_progress(steps: int, quiet: bool):
         disable=quiet or not sys.stderr.isatty(),
         dynamic_ncols=True,
     )
-
-
-def format_compare(table: pd.DataFrame, outcomes: pd.DataFrame, kind: str, dates: list[str]) -> str:
-    """The printed tables: each metric's mean and difference with its CI; the outcomes."""
-    lines = [f"{kind:<28} {'metric':<9} {'date':>7} {'mean':>7} {'diff':>8}  95% CI"]
-    for row in table[table["metric"] == "cohesion"].itertuples(index=False):
-        group = str(getattr(row, kind))[:28]
-        lines.append(
-            f"{group:<28} {row.metric:<9} {dates[row.month]:>7} {row.mean:7.3f} {row.diff:+8.3f}  "
-            f"[{row.ci_low:+.3f}, {row.ci_high:+.3f}]"
-        )
-    lines.append("")
-    lines.append(f"{kind:<28} {'outcome':<28} {'prob.':>6}  95% CI")
-    for row in outcomes.itertuples(index=False):
-        group = str(getattr(row, kind))[:28]
-        lines.append(
-            f"{group:<28} {row.outcome:<28} {row.probability:6.3f}  "
-            f"[{row.ci_low:.3f}, {row.ci_high:.3f}]"
-        )
-    return "\n".join(lines)
 
 
 @main.command()
@@ -1147,46 +1022,6 @@ def validate(files: tuple[str, ...]) -> None:
 
 
 # --- csto history ----------------------------------------------------------------------------
-
-
-def _marks() -> tuple[str, str]:
-    """✓/✗ when stdout can encode them, else yes/no."""
-    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
-    try:
-        "✓✗".encode(encoding)
-    except (UnicodeEncodeError, LookupError):
-        return "yes", "no"
-    return "✓", "✗"
-
-
-def history_table(rows: list[dict[str, Any]]) -> str:
-    yes, no = _marks()
-    header = ("event", "window", "probability", "target", "met")
-    cells = [
-        (
-            str(row["event"]),
-            str(row["window"]),
-            f"{float(row['probability']):.3f}",
-            str(row.get("target", "")),
-            yes if row.get("met") else no,
-        )
-        for row in rows
-    ]
-    widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
-    right = {2}  # numbers right-aligned
-
-    def line(row: tuple[str, ...]) -> str:
-        parts = [
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        return "  ".join(parts).rstrip()
-
-    met = sum(1 for row in rows if row.get("met"))
-    lines = [line(header), "  ".join("-" * w for w in widths)]
-    lines += [line(row) for row in cells]
-    lines.append(f"{met} of {len(rows)} events reproduced")
-    return "\n".join(lines)
 
 
 @main.command()
