@@ -1,10 +1,14 @@
 """The `csto` command: run scenarios, list, show and validate them, check the 2022 history.
 
-The text printed after a run, the compare tables and the history table are `results.report`.
+This module holds the click commands: they parse options, call the library and map its errors
+to messages and exit codes. Executing a batch into a run folder (manifest, failures, resume,
+interrupts) is `simulation.runner`; the text printed after a run, the compare tables and the
+history table are `results.report`.
 
 Start-up time matters for the small commands (`csto --help`, `scenarios`, `show`, `validate`), so
-this module imports only click, the standard library and the light `results.report` at the top;
-the model, numpy, pandas and matplotlib are imported inside the commands that need them.
+this module imports only click, the standard library and the light `simulation.runner` and
+`results.report` at the top; the model, numpy, pandas and matplotlib are imported inside the
+commands that need them.
 """
 
 from __future__ import annotations
@@ -12,11 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import platform
 import shlex
-import signal
 import sys
-import time
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,9 +27,30 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from results.report import format_compare, history_table, read_summary, run_report
+from simulation.runner import (
+    FAILURES_NAME,
+    BatchInterruptedError,
+    ChunksFailedError,
+    ExecutorError,
+    RunFolderError,
+    base_manifest,
+    execute_batch,
+    failure_lines,
+    prepare_resume,
+    progress_bar,
+    read_folder_manifest,
+    run_tasks,
+    sigterm_interrupts,
+    sweep_record,
+    total_runs,
+    utc_now,
+    write_points,
+)
 
 if TYPE_CHECKING:
     from simulation.schema import Scenario
+
+__all__ = ["DEFAULT_RUNS", "DEFAULT_SEED", "CliError", "main", "progress_bar"]
 
 DEFAULT_SEED = 20221211
 """The seed used when --seed is not given (the date of the 2022 summit in Yerevan's aftermath)."""
@@ -36,6 +58,7 @@ DEFAULT_SEED = 20221211
 DEFAULT_RUNS = 1000
 RUNS_DIR = "runs"
 
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -64,18 +87,32 @@ def scenario_errors() -> Iterator[None]:
         raise CliError(str(error)) from None
 
 
-def package_version(name: str) -> str:
-    """The installed version of distribution `name`, or "0+unknown"."""
-    from importlib.metadata import PackageNotFoundError, version
+@contextmanager
+def batch_errors() -> Iterator[None]:
+    """Report how a batch (`simulation.runner.execute_batch`) stopped short, and exit.
 
+    Interrupted: exit 130; failed chunks: listed, exit 1; a broken Dask executor: exit 1.
+    """
     try:
-        return version(name)
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+        yield
+    except BatchInterruptedError as stop:
+        click.echo(
+            f"interrupted: {stop.runs_completed:,} of {stop.total:,} runs written; "
+            f"partial run folder {stop.out} (csto run --resume {stop.out} completes it)",
+            err=True,
+        )
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    except ChunksFailedError as failed:
+        out = failed.out
+        lines = [
+            f"{len(failed.failures)} of {failed.tasks} chunks failed; partial run folder {out}:"
+        ]
+        lines += failure_lines(failed.failures)
+        lines.append(f"details in {out / FAILURES_NAME}; csto run --resume {out} reruns them")
+        click.echo("\n".join(lines), err=True)
+        raise click.exceptions.Exit(EXIT_FAILED) from None
+    except ExecutorError as error:
+        raise CliError(str(error), exit_code=EXIT_FAILED) from None
 
 
 def shipped_scenario_files() -> dict[str, Path]:
@@ -160,76 +197,6 @@ def default_out(name: str, now: dt.datetime) -> Path:
     return Path(RUNS_DIR) / f"{name}-{now.strftime('%Y%m%d-%H%M%S')}"
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
-@contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """While inside the block, SIGTERM raises KeyboardInterrupt (as Ctrl-C does)."""
-    try:
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    except ValueError:  # not the main thread: leave the handler alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def progress_bar(runs: int, quiet: bool):
-    """A tqdm bar on stderr counting replications; disabled off a terminal or with --quiet."""
-    from tqdm import tqdm
-
-    enabled = not quiet and sys.stderr.isatty()
-    return tqdm(
-        total=runs,
-        unit="runs",
-        desc="simulating",
-        file=sys.stderr,
-        disable=not enabled,
-        dynamic_ncols=True,
-        smoothing=0.1,
-    )
-
-
-def base_manifest(
-    scenario: Scenario,
-    path: str,
-    *,
-    seed: int,
-    runs: int,
-    months: int,
-    workers: int,
-    fmt: str,
-    created: dt.datetime,
-) -> dict[str, Any]:
-    from simulation.batch import CHUNK_SIZE
-    from simulation.scenario import resolved_dict, scenario_hash
-
-    return {
-        "scenario": scenario.name,
-        "scenario_file": path,
-        "resolved_scenario": resolved_dict(scenario),
-        "scenario_sha256": scenario_hash(scenario),
-        "seed": seed,
-        "runs": runs,
-        "months": months,
-        "start": scenario.start,
-        "chunk_size": CHUNK_SIZE,
-        "workers": workers,
-        "format": fmt,
-        "package_version": package_version("csto"),
-        "python_version": platform.python_version(),
-        "mesa_version": package_version("mesa"),
-        "created": created.isoformat(timespec="seconds"),
-        "wall_seconds": None,
-        "command_line": shlex.join(sys.argv),
-        "status": "partial",
-    }
-
-
 executor_option = click.option(
     "--executor",
     type=click.Choice(["local", "dask"]),
@@ -262,9 +229,6 @@ no_plots_option = click.option("--no-plots", is_flag=True, help="Do not draw plo
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 force_option = click.option("--force", is_flag=True, help="Replace an existing --out folder.")
 
-EXIT_FAILED = 1
-FAILURES_NAME = "failures.json"
-
 
 def check_executor(executor: str, scheduler: str | None) -> None:
     if scheduler and executor != "dask":
@@ -285,128 +249,6 @@ def open_writer(out: Path, fmt: str, force: bool):
         raise CliError(f"{out} already exists; choose another --out or add --force") from None
     except OSError as error:
         raise CliError(f"{out}: cannot create the run folder: {error.strerror}") from None
-
-
-def failure_lines(failures: list[dict[str, Any]]) -> list[str]:
-    lines = []
-    for failure in failures:
-        where = f"point {failure['point']} " if failure.get("point") is not None else ""
-        lines.append(
-            f"  {where}chunk {failure['chunk']} (part {failure['part']}, runs "
-            f"{failure['offset']}-{failure['offset'] + failure['size'] - 1}, seed "
-            f"{failure['seed']}): {failure['error']}"
-        )
-    return lines
-
-
-def execute_batch(
-    out: Path,
-    writer: Any,
-    manifest: dict[str, Any],
-    scenarios: dict[int | None, Scenario],
-    months: int,
-    tasks: list[Any],
-    *,
-    executor: str,
-    workers: int,
-    scheduler: str | None,
-    quiet: bool,
-    done_parts: set[int] | None = None,
-) -> None:
-    """Run `tasks` into `writer`, keep the manifest current, and finish or report the folder.
-
-    Every finished chunk is written at once. A failing chunk is recorded (manifest and
-    failures.json) while the others go on; then the command exits 1 listing the failures.
-    Ctrl-C or SIGTERM leave a `partial` manifest and exit 130. Either way `--resume` completes it.
-    """
-    from results.store import write_manifest
-    from simulation.executors import Failure, iter_results
-
-    sizes = {task.part: task.chunk.size for task in manifest_tasks(manifest)}
-    done: set[int] = set(done_parts or ())
-    failures: list[dict[str, Any]] = []
-    started = time.perf_counter()
-    previous_seconds = float(manifest.get("wall_seconds") or 0.0)
-    total = sum(sizes.values())
-
-    def finish_manifest(status: str) -> dict[str, Any]:
-        manifest["wall_seconds"] = round(previous_seconds + time.perf_counter() - started, 3)
-        manifest["status"] = status
-        manifest["runs_completed"] = sum(sizes[part] for part in done)
-        manifest["chunks_completed"] = sorted(done)
-        manifest["failures"] = failures
-        return manifest
-
-    write_manifest(out, finish_manifest("partial"))
-    (out / FAILURES_NAME).unlink(missing_ok=True)
-    try:
-        with sigterm_interrupts(), progress_bar(total, quiet) as bar:
-            bar.update(sum(sizes[part] for part in done))
-            for task, result in iter_results(
-                scenarios,
-                months,
-                tasks,
-                executor=executor,
-                workers=workers,
-                scheduler=scheduler,
-            ):
-                if isinstance(result, Failure):
-                    failures.append(result.as_dict())
-                    continue
-                writer.write_chunk(task.part, result, task.point)
-                done.add(task.part)
-                bar.update(task.chunk.size)
-    except KeyboardInterrupt:
-        write_manifest(out, finish_manifest("partial"))
-        click.echo(
-            f"interrupted: {manifest['runs_completed']:,} of {total:,} runs written; "
-            f"partial run folder {out} (csto run --resume {out} completes it)",
-            err=True,
-        )
-        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
-    except OSError as error:
-        if executor != "dask":
-            raise
-        manifest["error"] = f"{type(error).__name__}: {error}"
-        write_manifest(out, finish_manifest("partial"))
-        raise CliError(f"dask executor: {error}", exit_code=EXIT_FAILED) from None
-    except BaseException as error:
-        manifest["error"] = f"{type(error).__name__}: {error}"
-        write_manifest(out, finish_manifest("partial"))
-        raise
-
-    if failures:
-        from results.atomic import atomic_write_text
-
-        write_manifest(out, finish_manifest("partial"))
-        text = json.dumps(failures, indent=2, ensure_ascii=False) + "\n"
-        atomic_write_text(out / FAILURES_NAME, text)
-        lines = [f"{len(failures)} of {len(tasks)} chunks failed; partial run folder {out}:"]
-        lines += failure_lines(failures)
-        lines.append(f"details in {out / FAILURES_NAME}; csto run --resume {out} reruns them")
-        click.echo("\n".join(lines), err=True)
-        raise click.exceptions.Exit(EXIT_FAILED)
-    manifest.pop("error", None)
-    writer.finish(finish_manifest("complete"))
-
-
-def manifest_tasks(manifest: dict[str, Any]) -> list[Any]:
-    """Every task of the batch a manifest describes (a run, or a sweep's points × chunks)."""
-    from simulation.executors import Task
-
-    if manifest.get("sweep"):
-        from simulation.sweep import sweep_tasks
-
-        return sweep_tasks(
-            len(manifest["sweep"]["points"]),
-            manifest["runs"],
-            manifest["seed"],
-            manifest["chunk_size"],
-        )
-    from simulation.batch import plan_chunks
-
-    chunks = plan_chunks(manifest["runs"], manifest["seed"], manifest["chunk_size"])
-    return [Task(chunk.index, chunk) for chunk in chunks]
 
 
 def draw_folder_plots(folder: Path, manifest: dict[str, Any], svg: bool = False) -> Path:
@@ -438,10 +280,6 @@ def resume_batch(
     """Run exactly the chunks missing from `folder`, with the manifest's scenario and seed."""
     from click.core import ParameterSource
 
-    from results.store import RunFolderWriter, completed_chunks, read_manifest
-    from simulation.scenario import scenario_hash
-    from simulation.schema import Scenario
-
     given = [
         name
         for name in RESUME_FIXED
@@ -451,61 +289,44 @@ def resume_batch(
         options = ", ".join("SCENARIO" if n == "scenario" else n for n in given)
         raise CliError(f"--resume takes the batch from the folder's manifest; drop {options}")
     try:
-        manifest = read_manifest(folder)
-    except FileNotFoundError:
-        raise CliError(f"{folder}: no manifest.json; not a run folder") from None
-    except (OSError, ValueError) as error:
-        raise CliError(f"{folder}: unreadable manifest.json: {error}") from None
-    if manifest.get("status") == "complete":
-        click.echo(f"{folder} is complete; nothing to resume")
-        return
-    with scenario_errors():
-        base = Scenario.model_validate(manifest["resolved_scenario"])
-    if scenario_hash(base) != manifest["scenario_sha256"]:
-        raise CliError(f"{folder}: the manifest's scenario does not match its sha256")
-    months = int(manifest["months"])
-    if manifest.get("sweep"):
-        from simulation.sweep import point_scenarios
-
+        manifest = read_folder_manifest(folder)
+        if manifest.get("status") == "complete":
+            click.echo(f"{folder} is complete; nothing to resume")
+            return
         with scenario_errors():
-            scenarios = point_scenarios(base, manifest["sweep"]["points"], months)
-    else:
-        scenarios = {None: base}
-    tasks = manifest_tasks(manifest)
-    done = completed_chunks(folder) & {task.part for task in tasks}
-    missing = [task for task in tasks if task.part not in done]
-    writer = RunFolderWriter.reopen(folder, manifest["format"])
-    manifest.setdefault("resumed", []).append(
-        {"at": utc_now().isoformat(timespec="seconds"), "chunks": [t.part for t in missing]}
-    )
-    manifest.update(executor=executor, workers=workers)
+            plan = prepare_resume(folder, manifest, executor=executor, workers=workers)
+    except RunFolderError as error:
+        raise CliError(str(error)) from None
     if not quiet:
         click.echo(
-            f"{manifest['scenario']}: resuming {folder}: {len(missing)} of {len(tasks)} chunks "
-            f"to run ({sum(t.chunk.size for t in missing):,} runs)"
+            f"{manifest['scenario']}: resuming {folder}: {len(plan.missing)} of {len(plan.tasks)} "
+            f"chunks to run ({plan.missing_runs:,} runs)"
         )
-    execute_batch(
-        folder,
-        writer,
-        manifest,
-        scenarios,
-        months,
-        missing,
-        executor=executor,
-        workers=workers,
-        scheduler=scheduler,
-        quiet=quiet,
-        done_parts=done,
-    )
+    with batch_errors():
+        execute_batch(
+            folder,
+            plan.writer,
+            manifest,
+            plan.scenarios,
+            plan.months,
+            plan.missing,
+            executor=executor,
+            workers=workers,
+            scheduler=scheduler,
+            quiet=quiet,
+            done_parts=plan.done,
+        )
     finish_report(folder, manifest, no_plots, quiet)
 
 
 def finish_report(out: Path, manifest: dict[str, Any], no_plots: bool, quiet: bool) -> None:
+    """Draw the finished folder's plots (unless --no-plots) and print its report (unless -q)."""
     if not no_plots:
         draw_folder_plots(out, manifest)
     if not quiet:
-        total = manifest["runs"] * len(manifest.get("sweep", {}).get("points", [None]))
-        click.echo(run_report(out, total, manifest["wall_seconds"], plots=not no_plots))
+        click.echo(
+            run_report(out, total_runs(manifest), manifest["wall_seconds"], plots=not no_plots)
+        )
 
 
 @main.command()
@@ -573,10 +394,7 @@ def run(
     months = months if months is not None else spec.months
     out = out if out is not None else default_out(spec.name, created)
 
-    from simulation.batch import plan_chunks
-    from simulation.executors import Task
-
-    tasks = [Task(chunk.index, chunk) for chunk in plan_chunks(runs, seed)]
+    tasks = run_tasks(runs, seed)
     manifest = base_manifest(
         spec, path, seed=seed, runs=runs, months=months, workers=workers, fmt=fmt, created=created
     )
@@ -589,18 +407,19 @@ def run(
             f"{spec.name}: {runs:,} runs x {months} months from {spec.start}, seed {seed}, "
             f"{workers} worker{'s' if workers > 1 else ''} ({where}) -> {out}"
         )
-    execute_batch(
-        out,
-        writer,
-        manifest,
-        {None: spec},
-        months,
-        tasks,
-        executor=executor,
-        workers=workers,
-        scheduler=scheduler,
-        quiet=quiet,
-    )
+    with batch_errors():
+        execute_batch(
+            out,
+            writer,
+            manifest,
+            {None: spec},
+            months,
+            tasks,
+            executor=executor,
+            workers=workers,
+            scheduler=scheduler,
+            quiet=quiet,
+        )
     finish_report(out, manifest, no_plots, quiet)
 
 
@@ -689,7 +508,6 @@ def sweep(
         load_sweep_file,
         parse_vary,
         point_scenarios,
-        points_frame,
         sweep_tasks,
     )
 
@@ -744,42 +562,29 @@ def sweep(
         fmt=fmt,
         created=created,
     )
-    from simulation.scenario import scenario_hash
-
     manifest["executor"] = executor
     manifest["total_runs"] = runs * len(values)
-    manifest["sweep"] = {
-        "source": spec.source,
-        "description": spec.description,
-        "design": design,
-        "vary": {v.key: v.as_list() for v in spec.vary},
-        "points": values,
-        "points_sha256": [scenario_hash(scenarios[i]) for i in range(len(values))],
-    }
+    manifest["sweep"] = sweep_record(spec, design, values, scenarios)
     writer = open_writer(out, fmt, force)
-    from functools import partial
-
-    from results.atomic import atomic_write
-
-    frame = points_frame(values)
-    atomic_write(out / "points.parquet", partial(frame.to_parquet, index=False))
+    write_points(out, values)
     if not quiet:
         click.echo(
             f"{base.name} sweep ({design}): {len(values)} points x {runs:,} runs = "
             f"{runs * len(values):,} replications x {months} months, seed {seed} -> {out}"
         )
-    execute_batch(
-        out,
-        writer,
-        manifest,
-        dict(scenarios),
-        months,
-        tasks,
-        executor=executor,
-        workers=workers,
-        scheduler=scheduler,
-        quiet=quiet,
-    )
+    with batch_errors():
+        execute_batch(
+            out,
+            writer,
+            manifest,
+            dict(scenarios),
+            months,
+            tasks,
+            executor=executor,
+            workers=workers,
+            scheduler=scheduler,
+            quiet=quiet,
+        )
     finish_report(out, manifest, no_plots, quiet)
 
 
