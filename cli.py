@@ -3,7 +3,8 @@
 This module holds the click commands: they parse options, call the library and map its errors
 to messages and exit codes. Executing a batch into a run folder (manifest, failures, resume,
 interrupts) is `simulation.runner`; the text printed after a run, the compare tables and the
-history table are `results.report`.
+history table are `results.report`; writing and reopening a compare folder is
+`results.compare_folder`; the plots of a finished run or sweep folder are `results.folder_plots`.
 
 Start-up time matters for the small commands (`csto --help`, `scenarios`, `show`, `validate`), so
 this module imports only click, the standard library and the light `simulation.runner` and
@@ -16,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shlex
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from results.report import format_compare, history_table, read_summary, run_report
+from results.report import format_compare, history_table, run_report
 from simulation.runner import (
     FAILURES_NAME,
     BatchInterruptedError,
@@ -251,19 +251,6 @@ def open_writer(out: Path, fmt: str, force: bool):
         raise CliError(f"{out}: cannot create the run folder: {error.strerror}") from None
 
 
-def draw_folder_plots(folder: Path, manifest: dict[str, Any], svg: bool = False) -> Path:
-    """(Re)draw a run or sweep folder's plots into folder/plots; return that folder."""
-    if manifest.get("sweep"):
-        from results.compare_plots import save_sweep_plots
-
-        save_sweep_plots(folder, folder / "plots", svg=svg)
-    else:
-        from results.plots import save_run_plots
-
-        save_run_plots(folder, read_summary(folder), manifest["scenario"], manifest["runs"], svg)
-    return folder / "plots"
-
-
 RESUME_FIXED = ("scenario", "runs", "months", "seed", "overrides", "out", "fmt", "force")
 
 
@@ -322,7 +309,9 @@ def resume_batch(
 def finish_report(out: Path, manifest: dict[str, Any], no_plots: bool, quiet: bool) -> None:
     """Draw the finished folder's plots (unless --no-plots) and print its report (unless -q)."""
     if not no_plots:
-        draw_folder_plots(out, manifest)
+        from results.folder_plots import save_folder_plots
+
+        save_folder_plots(out, manifest)
     if not quiet:
         click.echo(
             run_report(out, total_runs(manifest), manifest["wall_seconds"], plots=not no_plots)
@@ -591,19 +580,6 @@ def sweep(
 # --- csto compare / plot ------------------------------------------------------------------------
 
 
-def compare_progress(steps: int, quiet: bool):
-    from tqdm import tqdm
-
-    return tqdm(
-        total=steps,
-        unit="step",
-        desc="comparing",
-        file=sys.stderr,
-        disable=quiet or not sys.stderr.isatty(),
-        dynamic_ncols=True,
-    )
-
-
 @main.command()
 @click.argument("reference", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.argument("others", nargs=-1, type=click.Path(path_type=Path, file_okay=False, exists=True))
@@ -652,31 +628,11 @@ def compare(
     month, mean, diff, ci_low, ci_high), outcomes.csv (scenario, outcome, probability, ci_low,
     ci_high) and plots/, and prints both tables.
     """
-    from results.compare import (
-        compare as run_compare,
-    )
-    from results.compare import (
-        compare_csv,
-        open_runs,
-        open_sweep,
-        outcomes_csv,
-        parse_months,
-    )
-    from results.manifest import read_manifest
+    from results.compare_folder import CompareFolderError, open_inputs, write_compare_folder
 
     try:
-        manifest = read_manifest(reference)
-    except FileNotFoundError:
-        raise CliError(f"{reference}: no manifest.json; not a run folder") from None
-    try:
-        if manifest.get("sweep") and not others:
-            inputs = open_sweep(reference, reference_point)
-        else:
-            inputs = open_runs([reference, *others])
-        months = parse_months(months_text, inputs.dates)
-    except FileNotFoundError as error:
-        raise CliError(f"not a run folder: {error}") from None
-    except ValueError as error:
+        inputs, months = open_inputs(reference, others, reference_point, months_text)
+    except CompareFolderError as error:
         raise CliError(str(error)) from None
     if len(inputs.groups) < 2:
         raise CliError("give at least two run folders, or one sweep folder with two points")
@@ -685,28 +641,16 @@ def compare(
     out = out if out is not None else Path(RUNS_DIR) / f"compare-{utc_now():%Y%m%d-%H%M%S}"
     if out.exists() and not force:
         raise CliError(f"{out} already exists; choose another --out or add --force")
-    with compare_progress(3 + (0 if no_plots else 1), quiet) as bar:
-        comparison = run_compare(inputs, seed, progress=lambda: bar.update(1))
-        out.mkdir(parents=True, exist_ok=True)
-        table = compare_csv(comparison, months)
-        outcomes = outcomes_csv(comparison)
-        table.to_csv(out / "compare.csv", index=False)
-        outcomes.to_csv(out / "outcomes.csv", index=False)
-        record = {
-            "runs": [str(Path(g.folder).resolve()) for g in inputs.groups],
-            "kind": inputs.kind,
-            "reference_point": reference_point,
-            "months": months,
-            "seed": seed,
-            "created": utc_now().isoformat(timespec="seconds"),
-            "command_line": shlex.join(sys.argv),
-        }
-        (out / "compare.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        if not no_plots:
-            from results.compare_plots import comparison_figures, save_figures
-
-            save_figures(comparison_figures(comparison), out / "plots", svg)
-            bar.update(1)
+    table, outcomes = write_compare_folder(
+        out,
+        inputs,
+        months,
+        seed=seed,
+        reference_point=reference_point,
+        plots=not no_plots,
+        svg=svg,
+        quiet=quiet,
+    )
     if not quiet:
         click.echo(format_compare(table, outcomes, inputs.kind, inputs.dates))
         click.echo(f"\nwritten: {out / 'compare.csv'} (every metric), {out / 'outcomes.csv'}")
@@ -725,22 +669,16 @@ def compare(
 @click.option("--svg", is_flag=True, help="Also write SVG files.")
 def plot(folder: Path, out: Path | None, svg: bool) -> None:
     """Regenerate the plots of a run, sweep or compare folder."""
+    from results.compare_folder import CompareFolderError, is_compare_folder, redraw_compare_plots
+    from results.folder_plots import save_folder_plots
     from results.manifest import read_manifest
 
     out = out if out is not None else folder / "plots"
-    if (folder / "compare.json").exists():
-        from results.compare import compare, open_runs, open_sweep
-        from results.compare_plots import comparison_figures, save_figures
-
-        record = json.loads((folder / "compare.json").read_text(encoding="utf-8"))
+    if is_compare_folder(folder):
         try:
-            if record["kind"] == "point":
-                inputs = open_sweep(record["runs"][0], record["reference_point"])
-            else:
-                inputs = open_runs(record["runs"])
-        except (FileNotFoundError, ValueError) as error:
-            raise CliError(f"{folder}: cannot reread the compared runs: {error}") from None
-        paths = save_figures(comparison_figures(compare(inputs, record["seed"])), out, svg)
+            paths = redraw_compare_plots(folder, out, svg)
+        except CompareFolderError as error:
+            raise CliError(str(error)) from None
     else:
         try:
             manifest = read_manifest(folder)
@@ -748,22 +686,7 @@ def plot(folder: Path, out: Path | None, svg: bool) -> None:
             raise CliError(f"{folder}: no manifest.json or compare.json") from None
         if not (folder / "summary.csv").exists():
             raise CliError(f"{folder} is unfinished (no summary.csv); csto run --resume it first")
-        if manifest.get("sweep"):
-            from results.compare_plots import save_sweep_plots
-
-            paths = save_sweep_plots(folder, out, svg)
-        else:
-            from results.plots import save_run_plots
-
-            paths = save_run_plots(folder, read_summary(folder), manifest["scenario"],
-                                   manifest["runs"], svg)  # fmt: skip
-            if out != folder / "plots":
-                import shutil
-
-                out.mkdir(parents=True, exist_ok=True)
-                for path in paths:
-                    shutil.move(path, out / path.name)
-                paths = [out / p.name for p in paths]
+        paths = save_folder_plots(folder, manifest, out, svg)
     for path in paths:
         click.echo(str(path))
 
