@@ -137,3 +137,24 @@ def records_differ(first: RunRecord, second: RunRecord) -> bool:
         (first.relations, second.relations),
     ]
     return any(not np.array_equal(a, b) for a, b in arrays)
+
+
+# The run-folder contract of INTERFACE.md ("A run folder"), written out independently of
+# results.schema so the tests check the code against the contract rather than against itself.
+INTERFACE_COLUMNS: dict[str, list[str]] = {
+    "metrics": ["run", "month", "date", "cohesion", "k_align", "k_cred", "k_part", "k_sim"],
+    "agents": [
+        "run",
+        "month",
+        "date",
+        "agent",
+        "posture",
+        "alignment",
+        "credibility",
+        "standing",
+        "threat",
+        "status",
+    ],
+    "relations": ["run", "month", "source", "target", "relation"],
+    "events": ["run", "month", "date", "actor", "action", "target", "goldstein"],
+}

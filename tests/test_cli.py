@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import QUICK_MONTHS, QUICK_RUNS, assert_clean_error, invoke
+from helpers import INTERFACE_COLUMNS
 
 import cli as cli_module
 from cli import DEFAULT_SEED
@@ -26,24 +27,7 @@ from simulation.batch import CHUNK_SIZE
 from simulation.scenario import available_scenarios, load_scenario, resolved_dict, scenario_hash
 from simulation.schema import ACTION_NAMES
 
-# The run-folder contract of docs INTERFACE.md ("A run folder").
-COLUMNS: dict[str, list[str]] = {
-    "metrics": ["run", "month", "date", "cohesion", "k_align", "k_cred", "k_part", "k_sim"],
-    "agents": [
-        "run",
-        "month",
-        "date",
-        "agent",
-        "posture",
-        "alignment",
-        "credibility",
-        "standing",
-        "threat",
-        "status",
-    ],
-    "relations": ["run", "month", "source", "target", "relation"],
-    "events": ["run", "month", "date", "actor", "action", "target", "goldstein"],
-}
+COLUMNS = INTERFACE_COLUMNS
 SUMMARY_COLUMNS = ["month", "date", "metric", "mean", "p05", "p50", "p95"]
 METRICS = ["cohesion", "k_align", "k_cred", "k_part", "k_sim"]
 STATUSES = {"member", "frozen", "exited", "non_member"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import INTERFACE_COLUMNS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,21 +23,10 @@ from simulation.record import METRIC_NAMES, STATUS_NAMES, RunRecord
 R, T, N, A = 3, 4, 5, 7
 OFFSET = 10
 
-METRICS_COLUMNS = ["run", "month", "date", *METRIC_NAMES]
-AGENTS_COLUMNS = [
-    "run",
-    "month",
-    "date",
-    "agent",
-    "posture",
-    "alignment",
-    "credibility",
-    "standing",
-    "threat",
-    "status",
-]
-RELATIONS_COLUMNS = ["run", "month", "source", "target", "relation"]
-EVENTS_COLUMNS = ["run", "month", "date", "actor", "action", "target", "goldstein"]
+METRICS_COLUMNS = INTERFACE_COLUMNS["metrics"]
+AGENTS_COLUMNS = INTERFACE_COLUMNS["agents"]
+RELATIONS_COLUMNS = INTERFACE_COLUMNS["relations"]
+EVENTS_COLUMNS = INTERFACE_COLUMNS["events"]
 
 
 @pytest.fixture

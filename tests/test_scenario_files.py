@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_records_equal
+from helpers import INTERFACE_COLUMNS, assert_records_equal
 
 from results.store import RunFolderWriter, read_manifest, read_table
 from simulation.calendar import month_index, month_labels
@@ -24,23 +24,6 @@ MONTHS = 3
 REPLICATIONS = 20
 SEED = 4242
 
-INTERFACE_COLUMNS = {
-    "metrics": ["run", "month", "date", *METRIC_NAMES],
-    "agents": [
-        "run",
-        "month",
-        "date",
-        "agent",
-        "posture",
-        "alignment",
-        "credibility",
-        "standing",
-        "threat",
-        "status",
-    ],
-    "relations": ["run", "month", "source", "target", "relation"],
-    "events": ["run", "month", "date", "actor", "action", "target", "goldstein"],
-}
 """The columns docs INTERFACE promises for each table of a run folder."""
 
 
