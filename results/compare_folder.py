@@ -118,7 +118,8 @@ def write_compare_folder(
         }
         (out / RECORD_NAME).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         if plots:
-            from results.compare_plots import comparison_figures, save_figures
+            from results.compare_plots import comparison_figures
+            from results.plots import save_figures
 
             save_figures(comparison_figures(comparison), out / "plots", svg)
             bar.update(1)
@@ -127,7 +128,8 @@ def write_compare_folder(
 
 def redraw_compare_plots(folder: Path, out: Path, svg: bool) -> list[Path]:
     """Redo the comparison recorded in `folder`'s compare.json and draw its plots into `out`."""
-    from results.compare_plots import comparison_figures, save_figures
+    from results.compare_plots import comparison_figures
+    from results.plots import save_figures
 
     record = json.loads((folder / RECORD_NAME).read_text(encoding="utf-8"))
     try:

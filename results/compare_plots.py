@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from results.plots import DPI, _format_month_axis, _new_figure
+from results.plots import _format_month_axis, _new_figure, save_figures
 
 if TYPE_CHECKING:
     from results.compare import Comparison
@@ -334,19 +333,6 @@ def comparison_figures(comparison: Comparison) -> dict[str, Figure]:
                 sweep_response(comparison, key), key=key, date=last_date
             )
     return figures
-
-
-def save_figures(figures: dict[str, Figure], out: str | os.PathLike[str], svg: bool = False):
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for stem, fig in figures.items():
-        for ext in ("png", "svg") if svg else ("png",):
-            path = out / f"{stem}.{ext}"
-            fig.savefig(path, dpi=DPI, bbox_inches="tight")
-            paths.append(path)
-        fig.clear()
-    return paths
 
 
 def save_sweep_plots(folder: str | os.PathLike[str], out: str | os.PathLike[str], svg=False):

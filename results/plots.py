@@ -246,8 +246,6 @@ def save_run_plots(
 
     Returns the paths written.
     """
-    out = Path(folder) / PLOTS_DIR
-    out.mkdir(parents=True, exist_ok=True)
     figures = {
         "cohesion": draw_cohesion(
             band_data(summary_df, "cohesion"), scenario_name=scenario_name, runs=runs
@@ -256,6 +254,15 @@ def save_run_plots(
             components_data(summary_df), scenario_name=scenario_name, runs=runs
         ),
     }
+    return save_figures(figures, Path(folder) / PLOTS_DIR, svg)
+
+
+def save_figures(
+    figures: dict[str, Figure], out: str | os.PathLike[str], svg: bool = False
+) -> list[Path]:
+    """Write each figure as `out/<stem>.png` (and `.svg` if `svg`), free it; return the paths."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     paths = []
     for stem, fig in figures.items():
         for ext in ("png", "svg") if svg else ("png",):
