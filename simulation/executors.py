@@ -113,11 +113,21 @@ def iter_results(
         return
     if executor == "dask":
         yield from _iter_dask(scenarios, months, tasks, workers, scheduler, runner)
-    elif workers <= 1 or len(tasks) <= 1:
+    elif workers <= 1 or len(tasks) <= 1 or too_small_for_processes(tasks, months):
         for task in tasks:
             yield task, run_task(scenarios[task.point], months, task, runner)
     else:
         yield from _iter_pool(scenarios, months, tasks, workers, runner)
+
+
+SERIAL_BELOW = 150_000
+"""Replication-months below which the local executor runs serially: about 2 s of simulation
+here, less than spawning worker processes that import numpy, pandas and Mesa costs."""
+
+
+def too_small_for_processes(tasks: Sequence[Task], months: int) -> bool:
+    """Whether a batch is too small for a process pool to pay (see SERIAL_BELOW)."""
+    return sum(task.chunk.size for task in tasks) * months < SERIAL_BELOW
 
 
 def _iter_pool(

@@ -189,7 +189,8 @@ def test_set_changes_the_resolved_scenario(plotted_run, tmp_path):
     assert manifest["scenario_sha256"] != manifest_of(plotted_run[0])["scenario_sha256"]
 
 
-def test_workers_give_identical_tables(tmp_path):
+def test_workers_give_identical_tables(tmp_path, monkeypatch):
+    monkeypatch.setattr("simulation.executors.SERIAL_BELOW", 0)  # use the pool on a small batch
     runs = 2 * CHUNK_SIZE + 100  # three chunks
     folders = {}
     for workers in (1, 2):

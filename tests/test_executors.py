@@ -11,7 +11,7 @@ from conftest import invoke
 
 from results.store import read_table
 from simulation.batch import CHUNK_SIZE, plan_chunks, run_chunk
-from simulation.executors import Failure, Task, iter_results
+from simulation.executors import Failure, Task, iter_results, too_small_for_processes
 from simulation.scenario import load_scenario
 
 TABLES = ("metrics", "agents", "relations", "events")
@@ -34,8 +34,9 @@ def run_folder(folder: Path, *options: object):
     return result
 
 
-def test_every_executor_gives_identical_tables(tmp_path):
+def test_every_executor_gives_identical_tables(tmp_path, monkeypatch):
     pytest.importorskip("distributed")
+    monkeypatch.setattr("simulation.executors.SERIAL_BELOW", 0)  # use the pool on a small batch
     setups = {
         "serial": ("--workers", 1),
         "local2": ("--workers", 2),
@@ -115,3 +116,10 @@ def test_scheduler_needs_the_dask_executor(tmp_path):
 def test_unknown_executor_is_refused():
     with pytest.raises(ValueError, match="executor"):
         list(iter_results({}, 1, [Task(0, plan_chunks(1, 1)[0])], executor="spark"))
+
+
+def test_a_small_batch_runs_serially_and_a_large_one_in_the_pool():
+    small = [Task(c.index, c) for c in plan_chunks(2 * CHUNK_SIZE, 5)]
+    large = [Task(c.index, c) for c in plan_chunks(20 * CHUNK_SIZE, 5)]
+    assert too_small_for_processes(small, 36)
+    assert not too_small_for_processes(large, 36)
