@@ -733,18 +733,24 @@ def show(scenario: str, overrides: tuple[str, ...], months: int | None) -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 def validate(files: tuple[str, ...]) -> None:
-    """Check scenario FILES; exit 0 when all are valid, 2 otherwise."""
+    """Check scenario (or sweep) FILES; exit 0 when all are valid, 2 otherwise."""
     from simulation.scenario import ScenarioError, load_scenario
+    from simulation.sweep import check_sweep_file, is_sweep_file
 
     failed = 0
     for name in files:
         try:
-            load_scenario(name)
+            if is_sweep_file(Path(name)):
+                points = check_sweep_file(Path(name))
+                note = f"  (sweep, {points} points)"
+            else:
+                load_scenario(name)
+                note = ""
         except ScenarioError as error:
             failed += 1
             click.echo(f"error: {error}", err=True)
         else:
-            click.echo(f"ok  {name}")
+            click.echo(f"ok  {name}{note}")
     if failed:
         raise click.exceptions.Exit(EXIT_USAGE)
 

@@ -310,3 +310,33 @@ def load_sweep_file(path: Path) -> SweepSpec:
 
 def _third(spec: list[Any]) -> int | None:
     return int(spec[2]) if len(spec) == 3 else None
+
+
+def is_sweep_file(path: Path) -> bool:
+    """Whether `path` reads as a sweep file (a top-level `vary` table) rather than a scenario."""
+    try:
+        with open(path, "rb") as handle:
+            return "vary" in tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+
+
+def check_sweep_file(path: Path) -> int:
+    """Validate a sweep file, its base scenario and every point; return the number of points.
+
+    Raises ScenarioError naming the file (or the point) and the key, as `csto sweep` would.
+    """
+    from simulation.scenario import load_scenario
+
+    spec = load_sweep_file(path)
+    base = load_scenario(spec.scenario, spec.overrides or None, spec.months)
+    seed = spec.seed if spec.seed is not None else 0
+    try:
+        values = design_points(
+            spec.vary, spec.design, spec.points, seed, integer_keys(base, spec.vary, spec.source)
+        )
+    except ScenarioError:
+        raise
+    except ValueError as error:
+        raise ScenarioError(spec.source, "", str(error)) from None
+    return len(point_scenarios(base, values, spec.months))

@@ -348,6 +348,21 @@ def test_validate_reports_each_bad_file(cli, write_scenario):
     assert "Traceback" not in result.output
 
 
+def test_validate_checks_sweep_files_and_every_point(cli, tmp_path):
+    from simulation.sweep import available_sweeps
+
+    shipped = [str(p) for p in available_sweeps().values()]
+    result = cli("validate", *shipped)
+    assert result.exit_code == 0, result.output
+    assert all("(sweep, " in line for line in result.stdout.splitlines())
+    bad = tmp_path / "bad-sweep.toml"
+    bad.write_text('scenario = "baseline"\n[vary]\n"agents.BLR.beta_loyal" = [0.5, 2.0]\n')
+    result = cli("validate", str(bad))
+    assert result.exit_code == 2
+    assert f"error: {bad}: agents.BLR.beta_loyal: unknown key" in result.stderr
+    assert "Traceback" not in result.output
+
+
 HEAVY_MODULES = ("mesa", "matplotlib", "pandas", "scipy", "pyarrow")
 LIGHT_CHECK = """
 import json, sys
