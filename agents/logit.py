@@ -12,31 +12,43 @@ from __future__ import annotations
 import numpy as np
 
 
-def _scaled(utilities: np.ndarray, rationality: float | np.ndarray) -> np.ndarray:
-    """lambda U, with lambda a scalar or one value per row."""
-    rationality = np.asarray(rationality, dtype=float)
-    return (rationality[..., None] if rationality.ndim else rationality) * utilities
+def _weights_by_option(
+    utilities: np.ndarray, rationality: float | np.ndarray, mask: np.ndarray | None
+) -> np.ndarray:
+    """Unnormalised choice weights exp(lambda U - max), zero where masked, as (K, R).
+
+    The option axis goes first so that every reduction runs across the replications, which numpy
+    vectorises; reducing a short last axis of an (R, K) array is several times slower.
+    """
+    scaled = np.array(utilities.T, dtype=float, order="C")  # (K, R): a copy we may overwrite
+    scaled *= np.asarray(rationality, dtype=float)
+    if mask is not None:
+        scaled = np.where(mask.T, scaled, -np.inf)
+    top = scaled.max(axis=0)
+    top[~np.isfinite(top)] = 0.0
+    scaled -= top
+    return np.exp(scaled, out=scaled)
 
 
 def logit_weights(
     utilities: np.ndarray, rationality: float | np.ndarray, mask: np.ndarray | None = None
 ) -> np.ndarray:
-    """Unnormalised choice weights exp(lambda U - max), zero where masked."""
-    scaled = _scaled(utilities, rationality)
-    if mask is not None:
-        scaled = np.where(mask, scaled, -np.inf)
-    top = np.max(scaled, axis=-1, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    return np.exp(scaled - top)
+    """Unnormalised choice weights exp(lambda U - max), zero where masked, shaped like `utilities`."""
+    return _weights_by_option(np.atleast_2d(utilities), rationality, mask).T.reshape(
+        np.shape(utilities)
+    )
 
 
 def logit_probabilities(
     utilities: np.ndarray, rationality: float | np.ndarray, mask: np.ndarray | None = None
 ) -> np.ndarray:
     """Choice probabilities over the last axis; rows with no available option get all zeros."""
-    weights = logit_weights(utilities, rationality, mask)
-    total = weights.sum(axis=-1, keepdims=True)
-    return np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+    flat = np.reshape(utilities, (-1, np.shape(utilities)[-1]))
+    flat_mask = None if mask is None else np.reshape(mask, flat.shape)
+    weights = _weights_by_option(flat, _per_row(rationality, flat.shape[0]), flat_mask)
+    total = weights.sum(axis=0)
+    probabilities = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+    return probabilities.T.reshape(np.shape(utilities))
 
 
 def sample_logit(
@@ -50,15 +62,26 @@ def sample_logit(
     With lambda = 0 every available option is equally likely. A row whose options are all masked
     returns 0 (callers keep option 0 always available).
     """
-    weights = logit_weights(utilities, rationality, mask)
-    cumulative = np.cumsum(weights, axis=-1)
-    draw = rng.random(cumulative.shape[:-1]) * cumulative[..., -1]
-    choice = np.sum(cumulative <= draw[..., None], axis=-1)
-    return np.minimum(choice, utilities.shape[-1] - 1) * (cumulative[..., -1] > 0)
+    flat = np.reshape(utilities, (-1, np.shape(utilities)[-1]))
+    flat_mask = None if mask is None else np.reshape(mask, flat.shape)
+    cumulative = np.cumsum(
+        _weights_by_option(flat, _per_row(rationality, flat.shape[0]), flat_mask), axis=0
+    )
+    total = cumulative[-1]
+    draw = rng.random(total.shape) * total
+    choice = np.sum(cumulative <= draw, axis=0)
+    choice = np.minimum(choice, flat.shape[1] - 1) * (total > 0)
+    return choice.reshape(np.shape(utilities)[:-1])
+
+
+def _per_row(rationality: float | np.ndarray, rows: int) -> float | np.ndarray:
+    """lambda as a scalar, or flattened to one value per row."""
+    rationality = np.asarray(rationality, dtype=float)
+    return float(rationality) if rationality.ndim == 0 else rationality.reshape(rows)
 
 
 def sample_from_probabilities(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
     """Index drawn from each row of already-normalised `probabilities` (one uniform per row)."""
-    cumulative = np.cumsum(probabilities, axis=-1)
-    draw = rng.random(cumulative.shape[:-1]) * cumulative[..., -1]
-    return np.minimum(np.sum(cumulative <= draw[..., None], axis=-1), probabilities.shape[-1] - 1)
+    cumulative = np.cumsum(np.asarray(probabilities).T, axis=0)
+    draw = rng.random(cumulative.shape[1:]) * cumulative[-1]
+    return np.minimum(np.sum(cumulative <= draw, axis=0), probabilities.shape[-1] - 1)
