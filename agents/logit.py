@@ -33,7 +33,7 @@ def _weights_by_option(
 def logit_weights(
     utilities: np.ndarray, rationality: float | np.ndarray, mask: np.ndarray | None = None
 ) -> np.ndarray:
-    """Unnormalised choice weights exp(lambda U - max), zero where masked, shaped like `utilities`."""
+    """Unnormalised weights exp(lambda U - max), zero where masked, shaped like `utilities`."""
     return _weights_by_option(np.atleast_2d(utilities), rationality, mask).T.reshape(
         np.shape(utilities)
     )
