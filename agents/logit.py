@@ -30,15 +30,6 @@ def _weights_by_option(
     return np.exp(scaled, out=scaled)
 
 
-def logit_weights(
-    utilities: np.ndarray, rationality: float | np.ndarray, mask: np.ndarray | None = None
-) -> np.ndarray:
-    """Unnormalised weights exp(lambda U - max), zero where masked, shaped like `utilities`."""
-    return _weights_by_option(np.atleast_2d(utilities), rationality, mask).T.reshape(
-        np.shape(utilities)
-    )
-
-
 def logit_probabilities(
     utilities: np.ndarray, rationality: float | np.ndarray, mask: np.ndarray | None = None
 ) -> np.ndarray:
