@@ -58,7 +58,7 @@ def short_history() -> Scenario:
 
 
 def test_batch_is_identical_for_one_and_two_workers(short_history):
-    chunks = plan_chunks(1100, SEED)
+    chunks = plan_chunks(1100, SEED, chunk_size=500)
     assert [c.size for c in chunks] == [500, 500, 100]
     serial = dict(iter_records(short_history, BATCH_MONTHS, chunks, workers=1))
     parallel = dict(iter_records(short_history, BATCH_MONTHS, chunks, workers=2))
@@ -73,24 +73,24 @@ def test_batch_is_identical_for_one_and_two_workers(short_history):
 
 
 def test_a_chunk_reruns_identically(short_history):
-    chunk = plan_chunks(1100, SEED)[2]
+    chunk = plan_chunks(1100, SEED, chunk_size=500)[2]
     assert_records_equal(
         run_chunk(short_history, BATCH_MONTHS, chunk), run_chunk(short_history, BATCH_MONTHS, chunk)
     )
 
 
 def test_chunk_seeds_are_distinct():
-    chunks = plan_chunks(200_000, SEED)
+    chunks = plan_chunks(200_000, SEED, chunk_size=500)
     seeds = [c.seed for c in chunks]
     assert len(seeds) == 400
     assert len(set(seeds)) == len(seeds)
-    other = {c.seed for c in plan_chunks(200_000, SEED + 1)}
+    other = {c.seed for c in plan_chunks(200_000, SEED + 1, chunk_size=500)}
     assert not other & set(seeds), "another batch seed gives other chunk seeds"
 
 
 def test_chunk_seeds_depend_only_on_batch_seed_and_index():
-    small = plan_chunks(1100, SEED)
-    large = plan_chunks(5000, SEED)
+    small = plan_chunks(1100, SEED, chunk_size=500)
+    large = plan_chunks(5000, SEED, chunk_size=500)
     fine = plan_chunks(1100, SEED, chunk_size=100)
     for chunk in small:
         assert chunk.seed == chunk_seed(SEED, chunk.index)

@@ -15,10 +15,11 @@ import pytest
 from conftest import invoke
 
 from results.store import completed_chunks, read_table
+from simulation.batch import CHUNK_SIZE
 
 TABLES = ("metrics", "agents", "relations", "events")
 CHUNKS = 6
-RUNS = CHUNKS * 500
+RUNS = CHUNKS * CHUNK_SIZE
 MONTHS = 4
 SEED = 3
 
@@ -88,7 +89,8 @@ def test_resume_a_partial_csv_folder(tmp_path, monkeypatch):
         return run_chunk(scenario, months, chunk)
 
     monkeypatch.setattr("simulation.batch.run_chunk", fail_chunk_2)
-    args = ["run", "baseline", "--runs", 1200, "--months", 2, "--format", "csv", "-q"]
+    runs = 2 * CHUNK_SIZE + 200  # three chunks
+    args = ["run", "baseline", "--runs", runs, "--months", 2, "--format", "csv", "-q"]
     assert invoke(*args, "--no-plots", "--out", tmp_path / "c").exit_code == 1
     assert completed_chunks(tmp_path / "c") == {0, 1}
     monkeypatch.undo()
@@ -144,7 +146,7 @@ def test_interrupt_leaves_a_partial_folder_that_resumes(tmp_path, monkeypatch, h
     monkeypatch.setattr("simulation.executors.iter_results", _interrupted_after_first_chunk(how))
     handler = signal.getsignal(signal.SIGTERM)
     folder = tmp_path / "p"
-    args = ["run", "baseline", "--runs", 503, "--months", 2, "--no-plots", "--seed", 9]
+    args = ["run", "baseline", "--runs", CHUNK_SIZE + 3, "--months", 2, "--no-plots", "--seed", 9]
     result = invoke(*args, "--out", folder)
     assert result.exit_code == 130, (result.output, result.exception)
     assert "partial" in result.stderr and "--resume" in result.stderr
