@@ -289,21 +289,35 @@ def resume_batch(
             f"{manifest['scenario']}: resuming {folder}: {len(plan.missing)} of {len(plan.tasks)} "
             f"chunks to run ({plan.missing_runs:,} runs)"
         )
+    run_and_report(
+        folder, plan.writer, manifest, plan.scenarios, plan.months, plan.missing,
+        executor=executor, workers=workers, scheduler=scheduler, quiet=quiet, no_plots=no_plots,
+        done_parts=plan.done,
+    )  # fmt: skip
+
+
+def run_and_report(
+    out: Path,
+    writer: Any,
+    manifest: dict[str, Any],
+    scenarios: dict[Any, Any],
+    months: int,
+    tasks: list[Any],
+    *,
+    executor: str,
+    workers: int,
+    scheduler: str | None,
+    quiet: bool,
+    no_plots: bool,
+    done_parts: set[int] | None = None,
+) -> None:
+    """Run the tasks into the folder (batch errors become exit codes), then plots and report."""
     with batch_errors():
         execute_batch(
-            folder,
-            plan.writer,
-            manifest,
-            plan.scenarios,
-            plan.months,
-            plan.missing,
-            executor=executor,
-            workers=workers,
-            scheduler=scheduler,
-            quiet=quiet,
-            done_parts=plan.done,
-        )
-    finish_report(folder, manifest, no_plots, quiet)
+            out, writer, manifest, scenarios, months, tasks, executor=executor, workers=workers,
+            scheduler=scheduler, quiet=quiet, done_parts=done_parts,
+        )  # fmt: skip
+    finish_report(out, manifest, no_plots, quiet)
 
 
 def finish_report(out: Path, manifest: dict[str, Any], no_plots: bool, quiet: bool) -> None:
@@ -396,20 +410,10 @@ def run(
             f"{spec.name}: {runs:,} runs x {months} months from {spec.start}, seed {seed}, "
             f"{workers} worker{'s' if workers > 1 else ''} ({where}) -> {out}"
         )
-    with batch_errors():
-        execute_batch(
-            out,
-            writer,
-            manifest,
-            {None: spec},
-            months,
-            tasks,
-            executor=executor,
-            workers=workers,
-            scheduler=scheduler,
-            quiet=quiet,
-        )
-    finish_report(out, manifest, no_plots, quiet)
+    run_and_report(
+        out, writer, manifest, {None: spec}, months, tasks,
+        executor=executor, workers=workers, scheduler=scheduler, quiet=quiet, no_plots=no_plots,
+    )  # fmt: skip
 
 
 # --- csto sweep ------------------------------------------------------------------------------
@@ -561,20 +565,10 @@ def sweep(
             f"{base.name} sweep ({design}): {len(values)} points x {runs:,} runs = "
             f"{runs * len(values):,} replications x {months} months, seed {seed} -> {out}"
         )
-    with batch_errors():
-        execute_batch(
-            out,
-            writer,
-            manifest,
-            dict(scenarios),
-            months,
-            tasks,
-            executor=executor,
-            workers=workers,
-            scheduler=scheduler,
-            quiet=quiet,
-        )
-    finish_report(out, manifest, no_plots, quiet)
+    run_and_report(
+        out, writer, manifest, dict(scenarios), months, tasks,
+        executor=executor, workers=workers, scheduler=scheduler, quiet=quiet, no_plots=no_plots,
+    )  # fmt: skip
 
 
 # --- csto compare / plot ------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from simulation.calendar import month_index
@@ -187,24 +186,10 @@ HISTORY_EVENTS: tuple[HistoryEvent, ...] = (
 
 
 def named_events(records: list[RunRecord]) -> pd.DataFrame:
-    """The events of several records as one frame with codes and action names, global runs."""
-    frames = []
-    for record in records:
-        events = record.events
-        actors = np.array(record.actor_codes + [""], dtype=object)
-        actions = np.array(record.action_names, dtype=object)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "run": events["run"].astype(np.int64) + record.run_offset,
-                    "month": events["month"].astype(int),
-                    "actor": actors[events["actor"]],
-                    "action": actions[events["action"]],
-                    "target": actors[events["target"]],
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+    """The events of several records as one table (codes and action names, global runs)."""
+    from results.tables import events_table
+
+    return pd.concat([events_table(record) for record in records], ignore_index=True)
 
 
 def evaluate(events: pd.DataFrame, runs: int) -> list[dict]:

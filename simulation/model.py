@@ -24,7 +24,7 @@ from simulation.parameters import build_parameters, chair_at
 from simulation.record import RunRecord, Status
 from simulation.recorder import Recorder
 from simulation.scenario import apply_overrides, load_scenario
-from simulation.schema import ACTION_NAMES, Scenario, Shock
+from simulation.schema import ACTION_NAMES, ActionSpec, Scenario, Shock
 from simulation.state import NEVER, initial_state
 
 FAVOUR_ACTIONS = np.array([ACTION_ID["reward"], ACTION_ID["pressure"]])
@@ -197,7 +197,7 @@ class CSTOModel(mesa.Model):
         if spec is None:
             raise ValueError(f"forced action {event.action!r} is not in the catalogue")
         option = self.catalogue.vector(spec, index, target)
-        menu = _single_option_menu(event.action, target, option, spec.goldstein)
+        menu = _single_option_menu(event.action, target, option, spec)
         everywhere = np.ones(self.replications, dtype=bool)
         self.carry_out(index, menu, np.ones(self.replications, dtype=int), everywhere)
 
@@ -396,14 +396,14 @@ class CSTOModel(mesa.Model):
         )
 
 
-def _single_option_menu(action: str, target: int, vector: np.ndarray, weight: float) -> Menu:
+def _single_option_menu(action: str, target: int, vector: np.ndarray, spec: ActionSpec) -> Menu:
     """A two-option menu (none, the action) for carrying out a forced event."""
     actors = len(vector)
     return Menu(
         actions=np.array([ACTION_ID["none"], ACTION_ID[action]]),
         targets=np.array([-1, target]),
         goldstein=np.vstack([np.zeros(actors), vector]),
-        weight=np.array([0.0, weight]),
+        weight=np.array([0.0, spec.goldstein]),
         cost=np.zeros(2),
         visibility=np.zeros(2),
         alignment=np.zeros(2),
@@ -411,9 +411,9 @@ def _single_option_menu(action: str, target: int, vector: np.ndarray, weight: fl
         relation_below=np.full(2, np.inf),
         conflict=np.full(2, -1),
         needs_chair=np.zeros(2, dtype=bool),
-        once=np.array([False, action == "recognize_breakaway"]),
+        once=np.array([False, "once" in spec.requires]),
         needs_membership=np.zeros(2, dtype=bool),
-        offends=np.ones(2, dtype=bool),
+        offends=np.array([False, spec.offends]),
         names=["none", action],
     )
 

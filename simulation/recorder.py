@@ -87,8 +87,14 @@ class Recorder:
         actor_codes: list[str],
         action_names: list[str],
     ) -> RunRecord:
-        """The RunRecord of the months simulated so far."""
-        cut = slice(0, months_done)
+        """The RunRecord of the months simulated so far (the arrays themselves once complete)."""
+        if months_done == self.months:
+            metrics, agents, relations = self.metrics, self.agents, self.relations
+        else:
+            cut = slice(0, months_done)
+            metrics = {k: v[:, cut].copy() for k, v in self.metrics.items()}
+            agents = {k: v[:, cut].copy() for k, v in self.agents.items()}
+            relations = self.relations[:, cut].copy()
         return RunRecord(
             start=start,
             months=months_done,
@@ -96,8 +102,8 @@ class Recorder:
             agent_codes=list(agent_codes),
             actor_codes=list(actor_codes),
             action_names=list(action_names),
-            metrics={k: v[:, cut].copy() for k, v in self.metrics.items()},
-            agents={k: v[:, cut].copy() for k, v in self.agents.items()},
-            relations=self.relations[:, cut].copy(),
+            metrics=metrics,
+            agents=agents,
+            relations=relations,
             events=self.events(),
         )
