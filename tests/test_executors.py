@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from conftest import invoke
 
+from batches.chunks import CHUNK_SIZE, plan_chunks, run_chunk
+from batches.executors import Failure, Task, iter_results, too_small_for_processes
 from results.store import read_table
-from simulation.batch import CHUNK_SIZE, plan_chunks, run_chunk
-from simulation.executors import Failure, Task, iter_results, too_small_for_processes
 from simulation.scenario import load_scenario
 
 TABLES = ("metrics", "agents", "relations", "events")
@@ -36,7 +36,7 @@ def run_folder(folder: Path, *options: object):
 
 def test_every_executor_gives_identical_tables(tmp_path, monkeypatch):
     pytest.importorskip("distributed")
-    monkeypatch.setattr("simulation.executors.SERIAL_BELOW", 0)  # use the pool on a small batch
+    monkeypatch.setattr("batches.executors.SERIAL_BELOW", 0)  # use the pool on a small batch
     setups = {
         "serial": ("--workers", 1),
         "local2": ("--workers", 2),
@@ -76,7 +76,7 @@ def test_a_failing_chunk_does_not_stop_the_others():
 
 
 def test_failed_chunk_is_recorded_and_resume_completes_it(tmp_path, monkeypatch):
-    monkeypatch.setattr("simulation.batch.run_chunk", fail_on_chunk_one)
+    monkeypatch.setattr("batches.chunks.run_chunk", fail_on_chunk_one)
     folder = tmp_path / "failed"
     result = run_folder(folder)
     assert result.exit_code == 1, (result.output, result.exception)
