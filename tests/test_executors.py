@@ -123,3 +123,22 @@ def test_a_small_batch_runs_serially_and_a_large_one_in_the_pool():
     large = [Task(c.index, c) for c in plan_chunks(20 * CHUNK_SIZE, 5)]
     assert too_small_for_processes(small, 36)
     assert not too_small_for_processes(large, 36)
+
+
+def _recording_runner(scenario, months, chunk, varying=None):
+    """A runner that returns what it was handed instead of a record."""
+    return {"chunk": chunk.index, "varying": varying}
+
+
+def test_a_task_carries_an_optional_payload_for_its_model():
+    import numpy as np
+
+    chunk = plan_chunks(3, 5)[0]
+    values = {"world.overstretch": np.array([0.1, 0.2, 0.3])}
+    plain, carried = Task(0, chunk), Task(0, chunk, varying=values)
+    assert plain == carried  # the payload is not part of a task's identity
+    scenario = load_scenario("baseline", months=MONTHS)
+    ((_, without),) = iter_results({None: scenario}, MONTHS, [plain], runner=_recording_runner)
+    ((_, with_it),) = iter_results({None: scenario}, MONTHS, [carried], runner=_recording_runner)
+    assert without == {"chunk": 0, "varying": None}
+    assert with_it["varying"] is values

@@ -159,3 +159,28 @@ def test_interrupt_leaves_a_partial_folder_that_resumes(tmp_path, monkeypatch, h
     pd.testing.assert_frame_equal(
         read_table(folder, "agents"), read_table(tmp_path / "w", "agents")
     )
+
+
+def test_resume_keeps_the_tables_chosen(tmp_path, monkeypatch):
+    """A run with --tables and --relations-every resumes with the same choice (its manifest)."""
+    monkeypatch.setattr("batches.executors.iter_results", _interrupted_after_first_chunk("ctrl-c"))
+    folder = tmp_path / "p"
+    args = ["run", "baseline", "--runs", CHUNK_SIZE + 3, "--months", 3, "--seed", 9, "-q",
+            "--no-plots", "--format", "csv", "--tables", "relations", "--relations-every", 2]  # fmt: skip
+    assert invoke(*args, "--out", folder).exit_code == 130
+    assert completed_chunks(folder, ["metrics", "relations"]) == {0}
+    monkeypatch.undo()
+    result = invoke("run", "--resume", folder, "-q", "--no-plots")
+    assert result.exit_code == 0, (result.output, result.exception)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert (manifest["tables"], manifest["relations_every"]) == (["metrics", "relations"], 2)
+    assert sorted(p.name for p in folder.glob("*.csv")) == [
+        "metrics.csv", "relations.csv", "summary.csv",
+    ]  # fmt: skip
+    assert invoke(*args, "--out", tmp_path / "w").exit_code == 0
+    for table in ("metrics", "relations"):
+        pd.testing.assert_frame_equal(read_table(folder, table), read_table(tmp_path / "w", table))
+    assert sorted(read_table(folder, "relations")["month"].unique()) == [0, 2]
+    refused = invoke("run", "--resume", folder, "--tables", "metrics")
+    assert refused.exit_code == 2 and "drop tables" in refused.stderr
