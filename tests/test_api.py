@@ -231,7 +231,7 @@ def test_tables_choice_writes_only_those_and_always_metrics(tmp_path):
     assert not (folder.path / "agents.parquet").exists()
     assert not (folder.path / "relations.parquet").exists()
     with pytest.raises(RunFolderError, match="no agents table.*--tables"):
-        folder.agents
+        folder.agents  # noqa: B018
     full = run("baseline", **QUICK, plots=False, out=tmp_path / "full")
     pd.testing.assert_frame_equal(folder.events, full.events, check_exact=True)
     pd.testing.assert_frame_equal(folder.summary(), full.summary(), check_exact=True)

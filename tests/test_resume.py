@@ -165,8 +165,10 @@ def test_resume_keeps_the_tables_chosen(tmp_path, monkeypatch):
     """A run with --tables and --relations-every resumes with the same choice (its manifest)."""
     monkeypatch.setattr("batches.executors.iter_results", _interrupted_after_first_chunk("ctrl-c"))
     folder = tmp_path / "p"
-    args = ["run", "baseline", "--runs", CHUNK_SIZE + 3, "--months", 3, "--seed", 9, "-q",
-            "--no-plots", "--format", "csv", "--tables", "relations", "--relations-every", 2]  # fmt: skip
+    args = [
+        "run", "baseline", "--runs", CHUNK_SIZE + 3, "--months", 3, "--seed", 9, "-q",
+        "--no-plots", "--format", "csv", "--tables", "relations", "--relations-every", 2,
+    ]  # fmt: skip
     assert invoke(*args, "--out", folder).exit_code == 130
     assert completed_chunks(folder, ["metrics", "relations"]) == {0}
     monkeypatch.undo()
