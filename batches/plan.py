@@ -43,6 +43,7 @@ RUNS_DIR = "runs"
 TABLE_CHOICES: tuple[str, ...] = ("metrics", "agents", "events", "relations")
 """The tables a run may write (`--tables`); metrics is always written."""
 FORMATS: tuple[str, ...] = ("parquet", "csv")
+"""results.layout.FORMATS and batches.executors.EXECUTORS, repeated here to keep start-up light."""
 EXECUTORS: tuple[str, ...] = ("local", "dask")
 
 Overrides = Mapping[str, Any] | Sequence[str] | None

@@ -72,3 +72,13 @@ def test_the_api_names_are_exported():
         assert callable(getattr(batches, name)), name
     with pytest.raises(AttributeError):
         batches.no_such_name  # noqa: B018
+
+
+def test_the_light_option_lists_agree_with_their_homes():
+    from batches import plan
+    from batches.executors import EXECUTORS
+    from results.layout import FORMATS
+    from results.schema import TABLE_NAMES
+
+    assert plan.EXECUTORS == EXECUTORS and plan.FORMATS == FORMATS
+    assert set(plan.TABLE_CHOICES) == set(TABLE_NAMES)
