@@ -152,6 +152,9 @@ def action_utilities(
 
 
 def dispute_stakes(params: Parameters, i: int, menu: Menu) -> np.ndarray:
-    """(K,) stakes term: i's trade and ties with each disputant relative to the other (Aydin 2008)."""
+    """(K,) stakes term: i's trade and ties with each disputant relative to the others (Aydin 2008).
+
+    Applies to the options whose menu names the disputants (`Menu.parties`): 0 for the others.
+    """
     flows = params.trade_weight[..., i, :]
     return stake_utilities(params.beta_trade[..., i], flows, menu.parties, menu.goldstein)
