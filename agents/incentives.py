@@ -7,6 +7,7 @@ Each function returns utilities with the replication axis first. The terms and t
 - legitimacy: public lean or regime protection, weighted by regime insecurity q_i (David 1991,
   "omnibalancing": leaders align against the threat to their rule);
 - loyalty: Russia's favour, the currency of loyalty signals;
+- stakes: trade and ties with each disputant relative to the others (Aydin 2008; `agents.stakes`);
 - cost: switching posture (kappa) or the action's direct cost.
 """
 
