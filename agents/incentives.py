@@ -7,6 +7,7 @@ Each function returns utilities with the replication axis first. The terms and t
 - legitimacy: public lean or regime protection, weighted by regime insecurity q_i (David 1991,
   "omnibalancing": leaders align against the threat to their rule);
 - loyalty: Russia's favour, the currency of loyalty signals;
+- stakes: trade and ties with each disputant relative to the others (Aydin 2008; `agents.stakes`);
 - cost: switching posture (kappa) or the action's direct cost.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents.catalogue import Menu
+from agents.stakes import stake_utilities
 from simulation.parameters import Parameters
 from simulation.state import WorldState
 
@@ -129,6 +131,7 @@ def action_utilities(
       + beta_A sum_k rho_ik g_k/10  (affinity: helping friends, hurting foes)
       + beta_G [(1 - q_i) mu_i m_a + q_i v_a]  (legitimacy: public approval of the act's
         Moscow-ward content m_a, or visibility v_a for an insecure regime)
+      + beta_T sum_k s_ik g_k/10    (stakes: trade relative to the disputants, `agents.stakes`)
       - cost_a
     `reaction` is (eta target, eta observer, standing reaction).
     """
@@ -146,4 +149,13 @@ def action_utilities(
     visible = np.full((state.replications, 1), legitimacy * insecurity)
     left = np.concatenate([per_actor, public, visible], axis=1)
     right = np.vstack([menu.goldstein.T / 10.0, menu.alignment, menu.visibility])
-    return left @ right - menu.cost[None, :]
+    return left @ right + dispute_stakes(params, i, menu) - menu.cost[None, :]
+
+
+def dispute_stakes(params: Parameters, i: int, menu: Menu) -> np.ndarray:
+    """(K,) stakes term: i's trade and ties with each disputant relative to the others (Aydin 2008).
+
+    Applies to the options whose menu names the disputants (`Menu.parties`): 0 for the others.
+    """
+    flows = params.trade_weight[..., i, :]
+    return stake_utilities(params.beta_trade[..., i], flows, menu.parties, menu.goldstein)

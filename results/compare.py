@@ -46,11 +46,12 @@ OUTCOMES: dict[str, str] = {
     "belarus_recognises_abkhazia": "Belarus recognises Abkhazia",
     "article4_honoured_by_russia": "Article 4 honoured by Russia when invoked",
     "armenia_boycotts_or_refuses": "Armenia boycotts a summit or refuses a declaration",
+    "belarus_sides_with_azerbaijan": "Belarus sides with Azerbaijan",
 }
 """Outcome key -> its description (the `outcome` column holds the key)."""
 
 OUTCOME_ACTIONS = ("recognize_breakaway", "invoke_article4", "honour_article4")
-OUTCOME_ACTIONS += ("boycott_summit", "refuse_declaration")
+OUTCOME_ACTIONS += ("boycott_summit", "refuse_declaration", "side_with")
 
 OUTCOME_TABLES: dict[str, str] = {
     "armenia_frozen_or_exited": "agents",
@@ -411,15 +412,19 @@ def outcome_counts(
 ) -> dict[str, tuple[int, int]]:
     """Outcome key -> (runs with the outcome, runs at risk) for one group.
 
-    events: the group's events (run, actor, action at least); armenia_out_runs: the runs in which
+    events: the group's events (run, actor, action, target); armenia_out_runs: the runs in which
     Armenia's status was frozen or exited in some month; runs: the group's number of runs.
     Article 4 is at risk in the runs where it was invoked, and counts when Russia honoured it.
     """
 
-    def runs_with(actor: str | None, actions: tuple[str, ...]) -> set[int]:
+    def runs_with(
+        actor: str | None, actions: tuple[str, ...], target: str | None = None
+    ) -> set[int]:
         mask = events["action"].isin(actions)
         if actor is not None:
             mask &= events["actor"] == actor
+        if target is not None:
+            mask &= events["target"] == target
         return set(events.loc[mask, "run"].tolist())
 
     invoked = runs_with(None, ("invoke_article4",))
@@ -432,6 +437,7 @@ def outcome_counts(
             len(runs_with("ARM", ("boycott_summit", "refuse_declaration"))),
             runs,
         ),
+        "belarus_sides_with_azerbaijan": (len(runs_with("BLR", ("side_with",), "AZE")), runs),
     }
 
 
@@ -494,9 +500,9 @@ def agent_stats(folder: str | os.PathLike[str], last_month: int) -> AgentStats:
 def event_stats(folder: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(counts per [point,] actor, action with count and runs_with; the outcome events)."""
     counts, outcome_rows = [], []
-    for part in table_parts(folder, "events", ["run", "actor", "action"]):
+    for part in table_parts(folder, "events", ["run", "actor", "action", "target"]):
         keys = [POINT] if POINT in part.columns else []
-        part = part.astype({"actor": str, "action": str})
+        part = part.astype({"actor": str, "action": str, "target": str})
         grouped = part.groupby([*keys, "actor", "action"])["run"]
         counts.append(pd.DataFrame({"count": grouped.size(), "runs_with": grouped.nunique()}))
         outcome_rows.append(part[part["action"].isin(OUTCOME_ACTIONS)])
@@ -601,7 +607,7 @@ def compare(
             status_frames.append(probabilities.assign(group=group.label))
             align = _select(stats.alignment, point).set_index("agent")
             align_rows[group.label] = align["sum"] / align["count"]
-        outcome_events = pd.DataFrame(columns=["run", "actor", "action"])
+        outcome_events = pd.DataFrame(columns=["run", "actor", "action", "target"])
         if use_events:
             counts, found = events[folder]
             counts = _select(counts, point).copy()
