@@ -242,10 +242,11 @@ def _compare(
         seen = ranges.get(key)
         if seen is None:
             continue
+        exact = count is not None and key != "month"
+        if exact and seen != (low, high):
+            return f"{key} {seen[0]}..{seen[1]}, expected {low}..{high}"
         if seen[0] < low or seen[1] > high:
             return f"{key} {seen[0]}..{seen[1]}, expected within {low}..{high}"
-        if count is not None and key != "month" and seen != (low, high):
-            return f"{key} {seen[0]}..{seen[1]}, expected {low}..{high}"
     return None
 
 

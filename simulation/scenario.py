@@ -142,13 +142,15 @@ def read_toml(path: Path) -> dict[str, Any]:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as error:
         raise ScenarioError(source, "", f"cannot read: {_os_reason(error)}") from None
-    with os.fdopen(descriptor, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             raise ScenarioError(source, "", "not a regular file")
-        try:
+        with os.fdopen(os.dup(descriptor), "rb") as handle:
             raw = handle.read(MAX_SCENARIO_BYTES + 1)
-        except OSError as error:
-            raise ScenarioError(source, "", f"cannot read: {_os_reason(error)}") from None
+    except OSError as error:
+        raise ScenarioError(source, "", f"cannot read: {_os_reason(error)}") from None
+    finally:
+        os.close(descriptor)
     return parse_toml_bytes(raw, source)
 
 
