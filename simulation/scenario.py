@@ -409,12 +409,24 @@ def _override_and_check(
             raise ScenarioError("--set", error.key, error.message) from None
     else:
         scenario = scenario.model_copy(deep=True)
+    if months is not None:
+        check_months(scenario, months)
     horizon = months if months is not None else scenario.months
     try:
         scenario.check_horizon(horizon)
     except HorizonError as error:
         raise ScenarioError(source, error.path, str(error)) from None
     return scenario
+
+
+def check_months(scenario: Scenario, months: Any) -> None:
+    """A horizon given apart from the scenario (`--months`) must meet the schema's `months` key."""
+    trial = scenario.model_copy()
+    try:
+        trial.months = months
+    except ValidationError as error:
+        _, message = describe_error(error.errors()[0])
+        raise ScenarioError("--months", "", message) from None
 
 
 def check_shock_keys(scenario: Scenario, source: str, layers: Layers | None = None) -> None:
