@@ -90,8 +90,11 @@ def read_run_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def check_run_manifest(manifest: dict[str, Any], path: str | os.PathLike[str]) -> None:
-    """Raise DamagedFolderError (for file `path`) naming the first key of RUN_MANIFEST_KEYS that
-    is missing or of the wrong kind, or a sweep entry without points."""
+    """Raise DamagedFolderError (for file `path`) unless `manifest` describes a batch.
+
+    Names the first key of RUN_MANIFEST_KEYS that is missing or of the wrong kind, or a `sweep`
+    entry without points.
+    """
     for key, expected in RUN_MANIFEST_KEYS.items():
         if key not in manifest:
             raise DamagedFolderError(path, f"no {key!r} key; not a complete run manifest")
