@@ -5,13 +5,15 @@ A run folder holds, per table `name` of `schema.TABLE_NAMES`:
 * Parquet: a directory dataset `name.parquet/part-00000.parquet`, one part per chunk;
 * CSV: a single file `name.csv`, assembled at the end from `.parts/name/part-00000.csv`;
 
-plus `summary.csv`, `manifest.json` and `plots/`. Hidden names (leading ".") are temporaries.
+plus `summary.csv`, `manifest.json` and `plots/`. Hidden names (leading ".") are temporaries and
+the folder's lock (`results.lock`). `safe_folder_name` makes a scenario's name a folder name.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -25,6 +27,34 @@ SUMMARY_NAME = "summary.csv"
 PLOTS_DIR = "plots"
 
 _PART_PATTERN = re.compile(r"^part-(\d{5,})\.(parquet|csv)$")
+MAX_NAME_LENGTH = 64
+"""Longest folder name `safe_folder_name` returns (a timestamp is appended after it)."""
+FALLBACK_NAME = "scenario"
+
+
+class DamagedFolderError(ValueError):
+    """A file of a run folder that exists but cannot be used: `path: reason`."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str):
+        self.path, self.reason = Path(path), reason
+        super().__init__(f"{path}: {reason}")
+
+
+def safe_folder_name(name: str) -> str:
+    """`name` as one safe path component: letters, digits, '.', '_' and '-' only.
+
+    Accents are dropped (NFKD), any other run of characters becomes one '-', a run of dots one
+    '.', and leading or trailing '.', '-' and '_' are stripped; the result has at most
+    MAX_NAME_LENGTH characters, no separator, no '..', no leading dot, and is never empty
+    (FALLBACK_NAME). A scenario's `name` comes from a file, so this is what stands between it and
+    the folder `runs/<name>-<time>`.
+    """
+    ascii_text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_text)
+    text = re.sub(r"\.{2,}", ".", text)
+    text = re.sub(r"-{2,}", "-", text).strip(".-_")
+    text = text[:MAX_NAME_LENGTH].rstrip(".-_")
+    return text or FALLBACK_NAME
 
 
 def part_name(chunk_index: int, fmt: str) -> str:

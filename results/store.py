@@ -3,14 +3,16 @@
 `RunFolderWriter` writes each chunk's four tables as soon as the chunk is simulated, straight into
 the final folder, so finished chunks survive a crash; `finish` completes the folder with the CSV
 assembly (CSV format), `summary.csv` and `manifest.json`. `read_table` reads any table back in
-its canonical layout, whichever format it was written in. See `results.layout` for file names.
+its canonical layout, whichever format it was written in; a file that cannot be read (empty,
+truncated, garbage, wrong columns) raises `DamagedFolderError` naming it. See `results.layout`
+for file names, `results.verify` for checking a folder's parts against its manifest.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from results.layout import (
     FORMATS,
     PARTS_DIR,
     SUMMARY_NAME,
+    DamagedFolderError,
     Format,
     completed_chunks,
     list_parts,
@@ -46,6 +49,7 @@ from results.tables import all_tables
 from simulation.record import RunRecord
 
 __all__ = [
+    "DamagedFolderError",
     "RunFolderWriter",
     "completed_chunks",
     "read_manifest",
@@ -236,24 +240,45 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+def _readable(path: Path, read: Callable[[], pd.DataFrame | pa.Table]) -> Any:
+    """`read()`, with any failure to parse the file `path` raised as DamagedFolderError."""
+    try:
+        if path.is_file() and path.stat().st_size == 0:
+            raise DamagedFolderError(path, "empty file (0 bytes)")
+        return read()
+    except DamagedFolderError:
+        raise
+    except (pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+        raise DamagedFolderError(path, f"unreadable table file ({first})") from None
+
+
 def _read_parquet(path: Path, name: str) -> pd.DataFrame:
     """Read a Parquet file or a directory of part files (in chunk order) as one frame."""
     if path.is_file():
-        return pq.read_table(path).to_pandas()
+        return _readable(path, lambda: pq.read_table(path).to_pandas())
     parts = list(list_parts(path, "parquet").values())
     if not parts:
         return empty_table(name)
-    return pa.concat_tables([pq.read_table(part) for part in parts]).to_pandas()
+    tables = [_readable(part, partial(pq.read_table, part)) for part in parts]
+    try:
+        return pa.concat_tables(tables).to_pandas()
+    except pa.ArrowInvalid as error:
+        reason = f"parts of different layouts ({str(error).splitlines()[0][:160]})"
+        raise DamagedFolderError(path, reason) from None
 
 
 def _read_csv(path: Path, name: str) -> pd.DataFrame:
     """Read a CSV table with its canonical dtypes; empty text cells stay "" (not NaN)."""
     floats = float_columns(name)
-    return pd.read_csv(
+    return _readable(
         path,
-        dtype=schema(name, with_point=True),
-        keep_default_na=False,
-        na_values={col: ["", "nan", "NaN"] for col in floats},
+        lambda: pd.read_csv(
+            path,
+            dtype=schema(name, with_point=True),
+            keep_default_na=False,
+            na_values={col: ["", "nan", "NaN"] for col in floats},
+        ),
     )
 
 
@@ -263,14 +288,17 @@ def _read_csv_parts(directory: Path, name: str) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else empty_table(name)
 
 
-def _read_raw(folder: Path, name: str) -> pd.DataFrame:
-    """Table `name` as stored, from whichever of its files exist."""
+def _read_raw(folder: Path, name: str) -> tuple[pd.DataFrame, Path]:
+    """Table `name` as stored, from whichever of its files exist, and the file or folder read."""
     if (folder / f"{name}.parquet").exists():
-        return _read_parquet(folder / f"{name}.parquet", name)
+        path = folder / f"{name}.parquet"
+        return _read_parquet(path, name), path
     if (folder / f"{name}.csv").exists():
-        return _read_csv(folder / f"{name}.csv", name)
+        path = folder / f"{name}.csv"
+        return _read_csv(path, name), path
     if parts_dir(folder, name, "csv").is_dir():
-        return _read_csv_parts(parts_dir(folder, name, "csv"), name)
+        path = parts_dir(folder, name, "csv")
+        return _read_csv_parts(path, name), path
     raise FileNotFoundError(
         f"no table {name!r} in {folder} (neither .parquet nor .csv; "
         "a run with --tables writes only the tables it names)"
@@ -282,8 +310,14 @@ def read_table(folder: str | os.PathLike[str], name: str) -> pd.DataFrame:
 
     Works on Parquet and CSV folders, and on the parts of an unfinished CSV folder. Sorting is
     stable, so events keep their recorded order within a run and month. The index is 0..n-1.
+    Raises FileNotFoundError if the table is not there, DamagedFolderError if it cannot be read
+    or lacks its columns.
     """
-    df = conform(_read_raw(Path(folder), name), name)
+    raw, path = _read_raw(Path(folder), name)
+    try:
+        df = conform(raw, name)
+    except (ValueError, TypeError) as error:
+        raise DamagedFolderError(path, str(error).splitlines()[0][:200]) from None
     keys = sort_keys(name, with_point=POINT in df.columns)
     if keys:
         df = df.sort_values(keys, kind="stable")

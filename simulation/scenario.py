@@ -1,25 +1,39 @@
 """Loading scenarios: find a file, follow `extends`, apply `--set` overrides, validate.
 
 Every failure raises `ScenarioError` with the file (or option), the key path and what was expected,
-so the command line can print one clear line and exit 2. Scenario files are TOML read with
-`tomllib`; no code is ever evaluated from them.
+so the command line can print one clear line and exit 2. Scenario files are UTF-8 TOML read with
+`tomllib`; no code is ever evaluated from them. A scenario stays in its place: `extends` names a
+shipped scenario, or a file in the extending file's folder or below the current folder, never a
+file elsewhere. An error names the file that holds the offending key and shows at most that key's
+own value (never a whole table), so no error prints the content of another file.
 """
 
 from __future__ import annotations
 
 import copy
+import errno
 import hashlib
 import json
+import os
+import re
+import stat
 import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 
 from simulation.schema import HorizonError, Scenario
 
 SCENARIO_PACKAGE = "scenarios"
+MAX_SCENARIO_BYTES = 4 * 1024 * 1024
+"""A scenario file larger than this is refused (the sourced world-2022.toml is about 17 kB)."""
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+"""A scenario name (not a path): a file stem without separators."""
+Layers = list[tuple[Path, dict[str, Any]]]
+"""The files of an `extends` chain and what each holds, the root first."""
 
 
 class ScenarioError(ValueError):
@@ -42,19 +56,19 @@ def available_scenarios() -> dict[str, Path]:
 
 
 def resolve_path(name_or_path: str, relative_to: Path | None = None) -> Path:
-    """The file a scenario name or path refers to; ScenarioError if there is none."""
+    """The file a scenario name or path refers to; ScenarioError if there is none.
+
+    Without `relative_to` (a scenario given on the command line) any `.toml` path is accepted.
+    With it (the `extends` of the file `relative_to`), see `resolve_extends`.
+    """
+    if relative_to is not None:
+        return resolve_extends(name_or_path, relative_to)
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml":
-        if not candidate.is_absolute() and relative_to is not None:
-            sibling = relative_to.parent / candidate
-            if sibling.exists():
-                return sibling
         if candidate.exists():
             return candidate
         raise ScenarioError(str(name_or_path), "", f"no such scenario file {str(name_or_path)!r}")
     shipped = available_scenarios()
-    if relative_to is not None and (relative_to.parent / f"{name_or_path}.toml").exists():
-        return relative_to.parent / f"{name_or_path}.toml"
     if name_or_path in shipped:
         return shipped[name_or_path]
     raise ScenarioError(
@@ -64,15 +78,108 @@ def resolve_path(name_or_path: str, relative_to: Path | None = None) -> Path:
     )
 
 
+def allowed_places(extending: Path) -> tuple[Path, ...]:
+    """Folders an `extends` of the file `extending` may reach: its own, the current, the shipped."""
+    return (extending.resolve().parent, Path.cwd().resolve(), scenario_dir().resolve())
+
+
+def resolve_extends(value: str, extending: Path) -> Path:
+    """The file `extends = value` of the file `extending` refers to, kept inside its places.
+
+    A name (no `.toml`, no separators) is a file `name.toml` beside `extending`, else a shipped
+    scenario. A `.toml` path is taken relative to `extending`'s folder, then to the current folder;
+    it must lie (after following links) in `extending`'s folder, below the current folder or among
+    the shipped scenarios. ScenarioError names `extending` and the key `extends` otherwise.
+    """
+    source = str(extending)
+    places = allowed_places(extending)
+    if Path(value).suffix != ".toml":
+        if not _NAME.match(value) or ".." in value:
+            raise ScenarioError(
+                source, "extends", f"expected a scenario name or a .toml path, got {value!r}"
+            )
+        sibling = extending.parent / f"{value}.toml"
+        if sibling.is_file():
+            return _inside(sibling, value, places, source)
+        shipped = available_scenarios()
+        if value in shipped:
+            return shipped[value]
+        raise ScenarioError(
+            source,
+            "extends",
+            f"unknown scenario {value!r}; expected one of {sorted(shipped)}, a file "
+            f"{value}.toml beside {extending.name}, or a .toml path",
+        )
+    candidate = Path(value)
+    tries = [candidate] if candidate.is_absolute() else [extending.parent / candidate, candidate]
+    for path in tries:
+        if path.exists():
+            return _inside(path, value, places, source)
+    raise ScenarioError(source, "extends", f"no such scenario file {value!r}")
+
+
+def _inside(path: Path, value: str, places: tuple[Path, ...], source: str) -> Path:
+    """`path`, resolved, if it lies in one of `places`; else ScenarioError for `extends`."""
+    target = path.resolve()
+    if any(target == place or place in target.parents for place in places):
+        return target
+    raise ScenarioError(
+        source,
+        "extends",
+        f"{value!r} lies outside the scenario's folder, the current folder and the shipped "
+        "scenarios; copy the file next to the scenario that extends it",
+    )
+
+
 def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file; ScenarioError naming the file and line on a syntax error."""
+    """Parse a UTF-8 TOML file; ScenarioError naming the file (and line) on any problem.
+
+    Only a regular file of at most MAX_SCENARIO_BYTES is read (a FIFO or device is refused without
+    blocking); a UTF-8 byte-order mark is allowed.
+    """
+    source = str(path)
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError(str(path), "", f"TOML syntax error: {error}") from None
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as error:
-        raise ScenarioError(str(path), "", f"cannot read: {error.strerror}") from None
+        raise ScenarioError(source, "", f"cannot read: {_os_reason(error)}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise ScenarioError(source, "", "not a regular file")
+        with os.fdopen(os.dup(descriptor), "rb") as handle:
+            raw = handle.read(MAX_SCENARIO_BYTES + 1)
+    except OSError as error:
+        raise ScenarioError(source, "", f"cannot read: {_os_reason(error)}") from None
+    finally:
+        os.close(descriptor)
+    return parse_toml_bytes(raw, source)
+
+
+def parse_toml_bytes(raw: bytes, source: str) -> dict[str, Any]:
+    """The TOML document in `raw`; ScenarioError (for `source`) if it is not UTF-8 TOML text."""
+    if len(raw) > MAX_SCENARIO_BYTES:
+        limit = MAX_SCENARIO_BYTES // (1024 * 1024)
+        raise ScenarioError(source, "", f"larger than {limit} MiB; not a scenario file")
+    if b"\x00" in raw:
+        raise ScenarioError(source, "", "a binary file, not TOML text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ScenarioError(
+            source,
+            "",
+            f"not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start}); "
+            "save the file as UTF-8",
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(source, "", f"TOML syntax error: {error}") from None
+    except RecursionError:
+        raise ScenarioError(source, "", "TOML syntax error: nested too deeply") from None
+
+
+def _os_reason(error: OSError) -> str:
+    return error.strerror or errno.errorcode.get(error.errno or 0, type(error).__name__)
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -88,8 +195,8 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def load_raw(name_or_path: str, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], Path]:
-    """The scenario's dictionary after following `extends`, and the file it came from."""
+def load_layers(name_or_path: str, _chain: tuple[Path, ...] = ()) -> Layers:
+    """The files of the scenario's `extends` chain and their contents, the root first."""
     path = resolve_path(name_or_path, _chain[-1] if _chain else None).resolve()
     if path in _chain:
         cycle = " -> ".join(p.stem for p in (*_chain, path))
@@ -100,17 +207,65 @@ def load_raw(name_or_path: str, _chain: tuple[Path, ...] = ()) -> tuple[dict[str
         raise ScenarioError(str(path), "extends", "expected a scenario name or path (a string)")
     data.setdefault("name", path.stem)
     if not parent:
-        return data, path
-    try:
-        base, _ = load_raw(parent, (*_chain, path))
-    except ScenarioError as error:
-        if error.key or error.source != parent:
-            raise
-        raise ScenarioError(str(path), "extends", error.message) from None
-    base.pop("description", None)
-    merged = merge(base, data)
-    merged["name"] = data["name"]
-    return merged, path
+        return [(path, data)]
+    return [*load_layers(parent, (*_chain, path)), (path, data)]
+
+
+def merge_layers(layers: Layers) -> dict[str, Any]:
+    """The scenario dictionary of an `extends` chain: each file merged over its parent."""
+    merged = layers[0][1]
+    for _, data in layers[1:]:
+        base = {key: value for key, value in merged.items() if key != "description"}
+        try:
+            merged = merge(base, data)
+        except RecursionError:
+            raise ScenarioError(str(layers[-1][0]), "", "tables nested too deeply") from None
+        merged["name"] = data["name"]
+    return merged
+
+
+def load_raw(name_or_path: str) -> tuple[dict[str, Any], Path]:
+    """The scenario's dictionary after following `extends`, and the file it came from."""
+    layers = load_layers(name_or_path)
+    return merge_layers(layers), layers[-1][0]
+
+
+def origin(layers: Layers | None, location: str, default: str) -> str:
+    """The file of an `extends` chain that holds the key at `location` (e.g. `agents.BLR.gdp`).
+
+    Shocks are concatenated root first, so `shocks[i]` is found by counting; any other key
+    belongs to the most derived file that holds it. `default` if no file holds it (a missing
+    key, or an error about the whole scenario).
+    """
+    if not layers or not location:
+        return default
+    parts: list[str | int] = []
+    for item in re.findall(r"[^.\[\]]+|\[\d+\]", location):
+        parts.append(int(item[1:-1]) if item.startswith("[") else item)
+    if len(parts) > 1 and parts[0] == "shocks" and isinstance(parts[1], int):
+        index = parts[1]
+        for path, data in layers:
+            shocks = data.get("shocks")
+            count = len(shocks) if isinstance(shocks, list) else 0
+            if index < count:
+                return str(path)
+            index -= count
+        return default
+    for path, data in reversed(layers):
+        if _holds(data, parts):
+            return str(path)
+    return default
+
+
+def _holds(data: Any, parts: list[str | int]) -> bool:
+    node = data
+    for part in parts:
+        in_list = isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node)
+        in_table = isinstance(part, str) and isinstance(node, dict) and part in node
+        if not (in_list or in_table):
+            return False
+        node = node[part]
+    return True
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -154,25 +309,56 @@ def _format_location(location: tuple) -> str:
     return text
 
 
-def validate(data: dict[str, Any], source: str) -> Scenario:
-    """Validate a scenario dictionary; ScenarioError with the first error's key path."""
+def validate(data: dict[str, Any], source: str, layers: Layers | None = None) -> Scenario:
+    """Validate a scenario dictionary; ScenarioError with the first error's key path.
+
+    The error names the file of `layers` that holds the key (`source` without layers, or for a
+    key no file holds) and shows the offending value only if it is a short scalar.
+    """
     try:
         return Scenario.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        location = _format_location(tuple(first["loc"]))
-        message = first["msg"]
-        if first["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif first.get("input") is not None and first["type"] != "value_error":
-            message = f"{message} (got {first['input']!r})"
-        message = message.removeprefix("Value error, ")
-        if first["type"] == "value_error" and " is unknown" in message:
-            subject, _, rest = message.partition(" is unknown")
-            location, _, value = subject.partition(" ")
-            value = value or repr(location.rsplit(".", 1)[-1])
-            message = f"unknown code {value}{rest}"
-        return _raise(source, location, message)
+        location, message = describe_error(error.errors()[0])
+        return _raise(origin(layers, location, source), location, message)
+
+
+def describe_error(first: Any) -> tuple[str, str]:
+    """The key path and the one-line message of a pydantic error (`ValidationError.errors()[i]`)."""
+    location = _format_location(tuple(first["loc"]))
+    message = first["msg"]
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        message = "unknown key"
+    elif kind == "string_pattern_mismatch" and "Cc" in str(first.get("ctx", {}).get("pattern")):
+        message = "expected text without control characters"
+    elif kind == "string_pattern_mismatch" and "x00" in str(first.get("ctx", {}).get("pattern")):
+        message = "expected text without control characters (other than line breaks and tabs)"
+    elif kind not in ("value_error", "missing"):
+        shown = shown_value(first.get("input"))
+        message = f"{message} (got {shown})" if shown else message
+    message = message.removeprefix("Value error, ")
+    if kind == "value_error" and " is unknown" in message:
+        subject, _, rest = message.partition(" is unknown")
+        location, _, value = subject.partition(" ")
+        value = value or repr(location.rsplit(".", 1)[-1])
+        message = f"unknown code {value}{rest}"
+    return location, message
+
+
+def shown_value(value: Any) -> str:
+    """How an error shows a rejected value: a short scalar as itself, a table or array by kind.
+
+    A table's content is never shown: with `extends` it may come from another file.
+    """
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value)
+    return type(value).__name__
 
 
 def _raise(source: str, key: str, message: str) -> Scenario:
@@ -185,9 +371,10 @@ def load_scenario(
     months: int | None = None,
 ) -> Scenario:
     """Load, override and validate a scenario; check its shocks lie in the horizon."""
-    data, path = load_raw(str(name_or_path))
-    scenario = validate(data, str(path))
-    check_shock_keys(scenario, str(path))
+    layers = load_layers(str(name_or_path))
+    data, path = merge_layers(layers), layers[-1][0]
+    scenario = validate(data, str(path), layers)
+    check_shock_keys(scenario, str(path), layers)
     return _override_and_check(scenario, data, overrides, months, str(path))
 
 
@@ -197,6 +384,11 @@ def apply_overrides(
     """A validated copy of `scenario` with `overrides` applied and its horizon checked."""
     data = scenario.model_dump(by_alias=True, exclude_defaults=False)
     return _override_and_check(scenario, data, overrides, months, scenario.name or "scenario")
+
+
+def plain_value(value: Any) -> Any:
+    """A numpy scalar as the Python scalar of the same kind (programmatic overrides)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _override_and_check(
@@ -210,13 +402,15 @@ def _override_and_check(
         items = overrides.items() if isinstance(overrides, dict) else map(parse_override, overrides)
         known = scenario.model_dump(by_alias=True)
         for key, value in items:
-            apply_override(data, key, value, known)
+            apply_override(data, key, plain_value(value), known)
         try:
             scenario = validate(data, source)
         except ScenarioError as error:
             raise ScenarioError("--set", error.key, error.message) from None
     else:
         scenario = scenario.model_copy(deep=True)
+    if months is not None:
+        check_months(scenario, months)
     horizon = months if months is not None else scenario.months
     try:
         scenario.check_horizon(horizon)
@@ -225,29 +419,39 @@ def _override_and_check(
     return scenario
 
 
-def check_shock_keys(scenario: Scenario, source: str) -> None:
+def check_months(scenario: Scenario, months: Any) -> None:
+    """A horizon given apart from the scenario (`--months`) must meet the schema's `months` key."""
+    trial = scenario.model_copy()
+    try:
+        trial.months = months
+    except ValidationError as error:
+        _, message = describe_error(error.errors()[0])
+        raise ScenarioError("--months", "", message) from None
+
+
+def check_shock_keys(scenario: Scenario, source: str, layers: Layers | None = None) -> None:
     """Every `set`/`add` key of a shock must be a scenario key, and the result must validate."""
     known = scenario.model_dump(by_alias=True)
     for number, shock in enumerate(scenario.shocks):
         for kind in ("set", "add"):
             for key, value in getattr(shock, kind).items():
                 where = f"shocks[{number}].{kind}.{key}"
+                holder = origin(layers, f"shocks[{number}]", source)
                 try:
                     trial = scenario.model_dump(by_alias=True)
                     if kind == "add":
-                        current = _lookup(known, key, where, source)
+                        current = _lookup(known, key, where, holder)
                         if not isinstance(current, int | float) or isinstance(current, bool):
-                            raise ScenarioError(source, where, "add needs a numeric key")
+                            raise ScenarioError(holder, where, "add needs a numeric key")
                         value = current + value
                     apply_override(trial, key, value, known)
                 except ScenarioError as error:
-                    raise ScenarioError(source, where, error.message) from None
+                    raise ScenarioError(holder, where, error.message) from None
                 try:
                     Scenario.model_validate(trial)
                 except ValidationError as error:
-                    first = error.errors()[0]
-                    message = first["msg"].removeprefix("Value error, ")
-                    raise ScenarioError(source, where, message) from None
+                    _, message = describe_error(error.errors()[0])
+                    raise ScenarioError(holder, where, message) from None
 
 
 def _lookup(known: dict[str, Any], key: str, where: str, source: str) -> Any:

@@ -2,24 +2,66 @@
 
 This is the one place that knows the keys (EMA Workbench's "parameters as typed objects"). Pydantic
 models with `extra="forbid"` reject unknown keys; field constraints reject out-of-range values; the
-model validators check cross-references (agent codes, action names, months). Symbols in the field
+model validators check cross-references (agent codes, action names, months). Validation is strict:
+a value must already have its key's type (no "0.5" for a number, no `true` for an integer, no
+"yes" for a boolean; an integer is accepted where a number is expected, as TOML writers emit one),
+and no number may be NaN or infinite. Text keys hold no control characters. Symbols in the field
 descriptions are those of the model documentation (docs/MODEL.md).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    field_validator,
+    model_validator,
+)
 
 from simulation.calendar import month_index, parse_month
+
+
+def _exact_integer(value: Any) -> Any:
+    """Refuse booleans and floats where an integer choice is expected (`Literal` accepts both)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _finite_number(value: Any) -> int | float:
+    """A shock's `add` amount: an integer or a finite number (an integer stays an integer)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return value
+
+
+def _shock_value(value: Any) -> int | float | str | bool:
+    """A shock's `set` value: a boolean, an integer, a finite number or a string, as given."""
+    if isinstance(value, str | bool):
+        return value
+    return _finite_number(value)
+
 
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 Signed = Annotated[float, Field(ge=-1.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
-Posture = Literal[-1, 0, 1]
+Posture = Annotated[Literal[-1, 0, 1], BeforeValidator(_exact_integer)]
 Code = Annotated[str, Field(pattern=r"^[A-Z]{3,5}$")]
+Text = Annotated[str, Field(max_length=200, pattern=r"^[^\p{Cc}]*$")]
+"""A name or tag: one line of at most 200 characters without control characters."""
+Prose = Annotated[str, Field(max_length=20_000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$")]
+"""A description: text with line breaks and tabs, but no other control characters."""
+ShockNumber = Annotated[int | float, PlainValidator(_finite_number)]
+ShockValue = Annotated[int | float | str | bool, PlainValidator(_shock_value)]
 
 ACTION_NAMES: tuple[str, ...] = (
     "none",
@@ -78,9 +120,14 @@ PRECONDITIONS: tuple[str, ...] = (
 
 
 class Strict(BaseModel):
-    """Base for every table: unknown keys are errors, values are validated on assignment."""
+    """Base for every table: unknown keys are errors, types are exact, numbers finite.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    Values are validated on assignment too.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, frozen=False, strict=True, allow_inf_nan=False
+    )
 
 
 class CredibilityPrior(Strict):
@@ -93,7 +140,7 @@ class CredibilityPrior(Strict):
 class AgentSpec(Strict):
     """A country agent: sourced attributes and behavioural parameters."""
 
-    name: str = Field(description="display name")
+    name: Text = Field(description="display name")
     gdp: Positive = Field(description="GDP, current US$ bn (size s_i)")
     milex: Positive = Field(description="military expenditure, current US$ m (size s_i)")
     total_trade: Positive = Field(description="total goods trade, US$ m (denominator of w_ij)")
@@ -138,7 +185,7 @@ class AgentSpec(Strict):
 class PoleSpec(Strict):
     """An exogenous pole (WEST, TUR): fixed posture and preferences, no decisions."""
 
-    name: str
+    name: Text
     gdp: Positive = Field(description="GDP, current US$ bn")
     milex: Positive = Field(description="military expenditure, current US$ m")
     engagement: Unit = Field(
@@ -180,7 +227,7 @@ class ObserverWeights(Strict):
 class AllianceSpec(Strict):
     """The alliance (CSTO): its calendar, decision rule and membership thresholds."""
 
-    name: str = "CSTO"
+    name: Text = "CSTO"
     decision_rule: Literal["consensus", "weighted_median"] = "consensus"
     summit_month: int = Field(11, ge=1, le=12, description="calendar month of the annual summit")
     extraordinary_session: bool = Field(True, description="a session the month after a request")
@@ -200,7 +247,7 @@ class AllianceSpec(Strict):
 class WorldSpec(Strict):
     patron: Code = Field("RUS", description="the alliance's leading power")
     overstretch: Unit = Field(0.0, description="Russia's military overstretch")
-    no_diplomatic_relations: list[tuple[Code, Code]] = Field(
+    no_diplomatic_relations: list[Annotated[tuple[Code, Code], Field(strict=False)]] = Field(
         default_factory=list, description="pairs with no embassies (no summons, no recalls)"
     )
 
@@ -276,12 +323,12 @@ class ForcedEvent(Strict):
 class Shock(Strict):
     """A scheduled change: set or add scenario parameters, or force an event, in a month."""
 
-    id: str = ""
+    id: Text = ""
     month: str = Field(description="YYYY-MM")
-    tags: list[str] = Field(default_factory=list, description="applied only if included")
-    description: str = ""
-    set: dict[str, float | str | bool] = Field(default_factory=dict)
-    add: dict[str, float] = Field(default_factory=dict)
+    tags: list[Text] = Field(default_factory=list, description="applied only if included")
+    description: Prose = ""
+    set: dict[str, ShockValue] = Field(default_factory=dict)
+    add: dict[str, ShockNumber] = Field(default_factory=dict)
     event: ForcedEvent | None = None
 
     @field_validator("month")
@@ -294,15 +341,15 @@ class Shock(Strict):
 class Scenario(Strict):
     """A whole scenario: the world, its agents, the action catalogue and the schedule."""
 
-    name: str = ""
-    description: str = ""
-    extends: str = ""
+    name: Text = ""
+    description: Prose = ""
+    extends: Annotated[str, Field(max_length=4096, pattern=r"^[^\p{Cc}]*$")] = ""
     start: str = Field("2022-01", description="month 0, YYYY-MM")
     months: int = Field(36, ge=1, le=1200, description="default horizon")
-    include_shocks: list[str] = Field(
+    include_shocks: list[Text] = Field(
         default_factory=list, description="tags of tagged shocks to apply"
     )
-    exclude_shocks: list[str] = Field(default_factory=list, description="ids of shocks to skip")
+    exclude_shocks: list[Text] = Field(default_factory=list, description="ids of shocks to skip")
     world: WorldSpec = Field(default_factory=WorldSpec)
     dynamics: DynamicsSpec = Field(default_factory=DynamicsSpec)
     aggression: AggressionSpec = Field(default_factory=AggressionSpec)
