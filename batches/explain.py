@@ -104,31 +104,36 @@ class TraceError(ValueError):
 
 def ordered_terms(terms: Iterable[str]) -> list[str]:
     """Terms in display order: those of `TERM_ORDER` first, then the rest as they come."""
+    if isinstance(terms, pd.Series):
+        terms = terms.unique()  # in order of appearance
     seen = list(dict.fromkeys(terms))
     known = [term for term in TERM_ORDER if term in seen]
     return known + [term for term in seen if term not in TERM_ORDER]
 
 
 def _options(trace: pd.DataFrame) -> pd.DataFrame:
-    """One row per decision option: the sum of its terms and its (first) recorded values."""
+    """One row per decision option: the sum of its terms and the spread of its recorded values."""
     grouped = trace.groupby(list(OPTION_KEY), sort=False, observed=True)
-    return grouped.agg(
+    options = grouped.agg(
         terms=("value", "sum"),
         utility=("utility", "first"),
-        utility_spread=("utility", lambda u: u.max() - u.min()),
+        utility_max=("utility", "max"),
+        utility_min=("utility", "min"),
         probability=("probability", "first"),
-        probability_spread=("probability", lambda p: p.max() - p.min()),
+        probability_max=("probability", "max"),
+        probability_min=("probability", "min"),
         chosen=("chosen", "first"),
-        chosen_mixed=("chosen", lambda c: c.any() != c.all()),
+        chosen_any=("chosen", "max"),
+        chosen_all=("chosen", "min"),
         rationality=("rationality", "first"),
+        rationality_max=("rationality", "max"),
+        rationality_min=("rationality", "min"),
     ).reset_index()
-
-
-def logit(utilities: np.ndarray, rationality: float) -> np.ndarray:
-    """P(k) = exp(lambda U_k) / sum_k' exp(lambda U_k') (McKelvey & Palfrey 1995), stably."""
-    scaled = rationality * np.asarray(utilities, dtype=float)
-    weights = np.exp(scaled - scaled.max())
-    return weights / weights.sum()
+    options["utility_spread"] = options.pop("utility_max") - options.pop("utility_min")
+    options["probability_spread"] = options.pop("probability_max") - options.pop("probability_min")
+    options["chosen_mixed"] = options.pop("chosen_any") != options.pop("chosen_all")
+    options["rationality_spread"] = options.pop("rationality_max") - options.pop("rationality_min")
+    return options
 
 
 def _violations(options: pd.DataFrame, bad: pd.Series, check: str, expected, actual):
@@ -159,7 +164,7 @@ def check_trace(trace: pd.DataFrame, *, atol: float = 1e-9, rtol: float = 1e-9) 
         _violations(options, gap > tolerance, "terms_sum", options["utility"], options["terms"])
     )
     mixed = (options["utility_spread"] > tolerance) | (options["probability_spread"] > atol)
-    mixed |= options["chosen_mixed"]
+    mixed |= options["chosen_mixed"] | (options["rationality_spread"] > atol)
     found.append(_violations(options, mixed, "option_rows", np.zeros(len(options)), mixed))
     by_decision = options.groupby(list(DECISION_KEY), sort=False, observed=True)
     lam = by_decision["rationality"]
@@ -172,9 +177,8 @@ def check_trace(trace: pd.DataFrame, *, atol: float = 1e-9, rtol: float = 1e-9) 
     found.append(_violations(options, off, "probability", expected, options["probability"]))
     chosen = by_decision["chosen"].transform("sum")
     first = ~options.duplicated(list(DECISION_KEY))
-    found.append(
-        _violations(options, first & (chosen != 1), "one_chosen", np.ones(len(options)), chosen)
-    )
+    one = _violations(options, first & (chosen != 1), "one_chosen", np.ones(len(options)), chosen)
+    found.append(one.assign(option="", target=""))  # a decision's check: no option to name
     result = pd.concat(found, ignore_index=True)
     return result.loc[:, list(VIOLATION_COLUMNS)]
 
@@ -199,62 +203,6 @@ def validate_trace(trace: pd.DataFrame, **tolerances: float) -> None:
 def option_label(option: str, target: str | None) -> str:
     """ "side_with->AZE" for an option with a target, else the option alone ("+1", "none")."""
     return f"{option}->{target}" if isinstance(target, str) and target else str(option)
-
-
-def decision_table(
-    trace: pd.DataFrame, run: int, month: int, agent: str, decision: str
-) -> pd.DataFrame:
-    """One decision: options as rows (labelled), terms as columns, utility, probability, chosen.
-
-    Columns: option, target, the terms (in `ordered_terms` order; a term an option lacks is 0),
-    utility, probability, chosen; rows in the recorded order. `attrs` holds the decision's run,
-    month, agent, decision, rationality and terms. Raises LookupError if it is not in the trace.
-    """
-    trace = conform_trace(trace)
-    rows = trace[
-        (trace["run"] == run)
-        & (trace["month"] == month)
-        & (trace["agent"] == agent)
-        & (trace["decision"] == decision)
-    ]
-    if rows.empty:
-        raise LookupError(f"no {decision} decision of {agent} in run {run}, month {month}")
-    return _table(rows)
-
-
-def _table(rows: pd.DataFrame) -> pd.DataFrame:
-    """The decision table of the trace rows of one decision."""
-    terms = ordered_terms(rows["term"])
-    keys = ["option", "target"]
-    values = rows.pivot_table(
-        index=keys, columns="term", values="value", aggfunc="sum", fill_value=0.0, sort=False
-    )
-    meta = rows.groupby(keys, sort=False)[["utility", "probability", "chosen"]].first()
-    table = pd.concat([values.reindex(columns=terms, fill_value=0.0), meta], axis=1)
-    table = table.reset_index()
-    table.columns = [str(name) for name in table.columns]
-    table.index = pd.Index(
-        [option_label(o, t) for o, t in zip(table["option"], table["target"], strict=True)],
-        name="label",
-    )
-    table["chosen"] = table["chosen"].astype(bool)
-    first = rows.iloc[0]
-    table.attrs.update(
-        run=int(first["run"]),
-        month=int(first["month"]),
-        agent=str(first["agent"]),
-        decision=str(first["decision"]),
-        rationality=float(first["rationality"]),
-        terms=terms,
-    )
-    return table
-
-
-def table_terms(table: pd.DataFrame) -> list[str]:
-    """The term columns of a decision table."""
-    if "terms" in table.attrs:
-        return list(table.attrs["terms"])
-    return [column for column in table.columns if column not in TABLE_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -293,20 +241,158 @@ def deciding_term(table: pd.DataFrame) -> DecidingTerm:
     most negative one when the logit draw went against the odds (it names what favoured the
     runner-up).
     """
-    chosen = table.index[table["chosen"].to_numpy(dtype=bool)]
-    if len(chosen) != 1:
-        raise TraceError(f"a decision needs exactly one chosen option, found {len(chosen)}")
-    label = chosen[0]
-    probability = float(table.at[label, "probability"])
-    others = table.drop(index=label)
-    if others.empty:
-        return DecidingTerm(None, 0.0, math.inf, None, math.inf, label, probability)
-    runner_up = others["utility"].idxmax()
     terms = table_terms(table)
-    gaps = table.loc[label, terms].astype(float) - table.loc[runner_up, terms].astype(float)
-    margin = float(table.at[label, "utility"] - table.at[runner_up, "utility"])
-    term = gaps.idxmin() if margin < 0 else gaps.idxmax()
-    return DecidingTerm(term, float(gaps[term]), margin, runner_up, abs(margin), label, probability)
+    return _decide(
+        [str(label) for label in table.index],
+        table["utility"].to_numpy(dtype=float),
+        table["probability"].to_numpy(dtype=float),
+        table["chosen"].to_numpy(dtype=bool),
+        np.column_stack([table[term].to_numpy(dtype=float) for term in terms]),
+        terms,
+    )
+
+
+def _decide(
+    labels: list[str],
+    utility: np.ndarray,
+    probability: np.ndarray,
+    chosen: np.ndarray,
+    values: np.ndarray,
+    terms: list[str],
+) -> DecidingTerm:
+    """`deciding_term` on the columns of a decision table (values: options x terms)."""
+    picked = np.flatnonzero(chosen)
+    if len(picked) != 1:
+        raise TraceError(f"a decision needs exactly one chosen option, found {len(picked)}")
+    at = int(picked[0])
+    if len(labels) == 1:
+        return DecidingTerm(None, 0.0, math.inf, None, math.inf, labels[at], float(probability[at]))
+    others = np.where(np.arange(len(labels)) == at, -np.inf, utility)
+    runner = int(np.argmax(others))  # the first of equal bests, in the recorded order
+    gaps = values[at] - values[runner]
+    margin = float(utility[at] - utility[runner])
+    pick = int(np.argmin(gaps) if margin < 0 else np.argmax(gaps))
+    return DecidingTerm(
+        terms[pick],
+        float(gaps[pick]),
+        margin,
+        labels[runner],
+        abs(margin),
+        labels[at],
+        float(probability[at]),
+    )
+
+
+def decision_table(
+    trace: pd.DataFrame, run: int, month: int, agent: str, decision: str
+) -> pd.DataFrame:
+    """One decision: options as rows (labelled), terms as columns, utility, probability, chosen.
+
+    Columns: option, target, the terms (in `ordered_terms` order; a term an option lacks is 0),
+    utility, probability, chosen; rows in the recorded order. `attrs` holds the decision's run,
+    month, agent, decision, rationality and terms. Raises LookupError if it is not in the trace.
+    """
+    trace = conform_trace(trace)
+    rows = trace[
+        (trace["run"] == run)
+        & (trace["month"] == month)
+        & (trace["agent"] == agent)
+        & (trace["decision"] == decision)
+    ]
+    if rows.empty:
+        raise LookupError(f"no {decision} decision of {agent} in run {run}, month {month}")
+    return next(_tables(rows))[0]
+
+
+def table_terms(table: pd.DataFrame) -> list[str]:
+    """The term columns of a decision table."""
+    if "terms" in table.attrs:
+        return list(table.attrs["terms"])
+    return [column for column in table.columns if column not in TABLE_COLUMNS]
+
+
+def _wide(rows: pd.DataFrame, terms: list[str]) -> pd.DataFrame:
+    """One row per decision option, in recorded order: the option keys, each term (0 where an
+    option lacks it), utility, probability, chosen and lambda."""
+    values = rows.pivot_table(
+        index=list(OPTION_KEY),
+        columns="term",
+        values="value",
+        aggfunc="sum",
+        fill_value=0.0,
+        sort=False,
+        observed=True,
+    ).reindex(columns=terms, fill_value=0.0)
+    meta = rows.groupby(list(OPTION_KEY), sort=False, observed=True)[
+        ["utility", "probability", "chosen", "rationality"]
+    ].first()
+    wide = pd.concat([values, meta], axis=1).reset_index()
+    wide.columns = [str(name) for name in wide.columns]
+    wide["chosen"] = wide["chosen"].astype(bool)
+    return wide
+
+
+def _tables(rows: pd.DataFrame) -> Iterator[tuple[pd.DataFrame, DecidingTerm]]:
+    """The decision table of each decision in `rows` and what decided it, in order of first
+    appearance.
+
+    One pivot for all decisions, then a slice each: a decision's columns are the terms recorded
+    for it.
+    """
+    terms = ordered_terms(rows["term"])
+    wide = _wide(rows, terms)
+    decision = wide.groupby(list(DECISION_KEY), sort=False, observed=True).ngroup().to_numpy()
+    keys = wide.loc[~wide.duplicated(list(DECISION_KEY)), list(DECISION_KEY)]
+    recorded = rows.pivot_table(
+        index=list(DECISION_KEY),
+        columns="term",
+        values="value",
+        aggfunc="size",
+        fill_value=0,
+        sort=False,
+        observed=True,
+    )
+    has_term = (
+        recorded.reindex(
+            index=pd.MultiIndex.from_frame(keys), columns=terms, fill_value=0
+        ).to_numpy()
+        > 0
+    )
+    order = np.argsort(decision, kind="stable")
+    bounds = np.flatnonzero(np.diff(decision[order])) + 1
+    labels = np.array(
+        [option_label(o, t) for o, t in zip(wide["option"], wide["target"], strict=True)],
+        dtype=object,
+    )
+    columns = {name: wide[name].to_numpy() for name in wide.columns}
+    for number, positions in enumerate(np.split(order, bounds)):
+        used = [term for term, present in zip(terms, has_term[number], strict=True) if present]
+        first = positions[0]
+        table = pd.DataFrame(
+            {
+                name: columns[name][positions]
+                for name in ["option", "target", *used, "utility", "probability", "chosen"]
+            },
+            index=pd.Index(labels[positions], name="label"),
+        )
+        table.attrs.update(
+            run=int(columns["run"][first]),
+            month=int(columns["month"][first]),
+            agent=str(columns["agent"][first]),
+            decision=str(columns["decision"][first]),
+            rationality=float(columns["rationality"][first]),
+            terms=used,
+        )
+        values = np.column_stack([columns[term][positions] for term in used])
+        deciding = _decide(
+            list(labels[positions]),
+            columns["utility"][positions],
+            columns["probability"][positions],
+            columns["chosen"][positions],
+            values,
+            used,
+        )
+        yield table, deciding
 
 
 @dataclass(frozen=True)
@@ -334,35 +420,15 @@ def explain_decisions(
             rows = rows[rows[column] == value]
     if rows.empty:
         return
-    order = rows.groupby(list(DECISION_KEY), sort=False, observed=True).ngroup()
-    rows = rows.assign(_order=order.to_numpy()).sort_values(
-        ["run", "month", "_order"], kind="stable"
-    )
-    for key, group in rows.groupby(list(DECISION_KEY), sort=False, observed=True):
-        table = _table(group.drop(columns="_order"))
-        r, m, a, d = key
-        yield ExplainedDecision(int(r), int(m), str(a), str(d), table, deciding_term(table))
+    rows = rows.sort_values(["run", "month"], kind="stable")  # stable: the recorded order
+    for table, deciding in _tables(rows):
+        attrs = table.attrs
+        yield ExplainedDecision(
+            attrs["run"], attrs["month"], attrs["agent"], attrs["decision"], table, deciding
+        )
 
 
 # --- across the ensemble -----------------------------------------------------------------------
-
-
-def _wide(rows: pd.DataFrame, terms: list[str]) -> pd.DataFrame:
-    """One row per decision option (recorded order): the decision keys, terms, utility, chosen."""
-    values = rows.pivot_table(
-        index=list(OPTION_KEY),
-        columns="term",
-        values="value",
-        aggfunc="sum",
-        fill_value=0.0,
-        sort=False,
-        observed=True,
-    ).reindex(columns=terms, fill_value=0.0)
-    meta = rows.groupby(list(OPTION_KEY), sort=False, observed=True)[["utility", "chosen"]].first()
-    wide = pd.concat([values, meta], axis=1).reset_index()
-    wide.columns = [str(name) for name in wide.columns]
-    wide["chosen"] = wide["chosen"].astype(bool)
-    return wide
 
 
 def _best(utility: pd.Series, allowed: pd.Series, decision: pd.Series) -> pd.Series:
@@ -473,7 +539,7 @@ def ensemble_attribution(
             _summarise("not_happened", per_run.to_numpy(), terms, rng, n_boot),
         ],
         ignore_index=True,
-    )
+    ).loc[:, list(ATTRIBUTION_COLUMNS)]
     result.attrs.update(
         actor=actor,
         action=action,
@@ -481,7 +547,7 @@ def ensemble_attribution(
         happened_decisions=len(happened),
         not_happened_decisions=len(held),
     )
-    return result.loc[:, list(ATTRIBUTION_COLUMNS)]
+    return result
 
 
 # --- the command's inputs ----------------------------------------------------------------------

@@ -113,11 +113,9 @@ def format_decision(table: pd.DataFrame, deciding: Deciding, start: str | None =
     """
     terms = _terms(table)
     labels = [str(label) for label in table.index]
-    cells = [
-        [f"{float(value):+.2f}" for value in row]
-        for row in table[[*terms, "utility"]].itertuples(index=False)
-    ]
-    probabilities = [f"{float(p):.3f}" for p in table["probability"]]
+    numbers = table[[*terms, "utility"]].to_numpy(dtype=float)
+    cells = [[f"{value:+.2f}" for value in row] for row in numbers.tolist()]
+    probabilities = [f"{p:.3f}" for p in table["probability"].to_numpy(dtype=float).tolist()]
     header = ["option", *terms, "utility", "prob."]
     label_width = max(len(header[0]), *(len(label) for label in labels))
     widths = [
@@ -130,8 +128,9 @@ def format_decision(table: pd.DataFrame, deciding: Deciding, start: str | None =
         return f"{mark} {label.ljust(label_width)}  {numbers}".rstrip()
 
     lines = [decision_heading(table, start), line(" ", header[0], header[1:])]
+    chosen_rows = table["chosen"].to_numpy(dtype=bool).tolist()
     for label, row, chosen, probability in zip(
-        labels, cells, table["chosen"], probabilities, strict=True
+        labels, cells, chosen_rows, probabilities, strict=True
     ):
         lines.append(line(CHOSEN_MARK if chosen else " ", label, [*row, probability]))
     lines.append(decided_line(deciding))
