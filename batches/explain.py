@@ -19,32 +19,46 @@ lambda, P(k) and the chosen option. This module analyses traces; it never runs t
 How the model records a trace (the model side)
 ----------------------------------------------
 `model.trace` is a `simulation.trace.Trace` or None (the default: no cost when off). At each
-decision site, only when `model.trace is not None and model.trace.wants(code, month)`, the agent
-splits its (R, K) utilities into named terms (the functions of `agents.incentives` already compute
-them one by one; `action_utilities` needs its single product split into trade, security and
-loyalty warmth, affinity, legitimacy and cost) and calls
+decision site, only when `model.trace is not None and model.trace.wants(code, model.month)`, the
+agent splits its (R, K) utilities into named terms and calls
 
-    model.trace.record(decision, code, month, options, targets, terms, utilities, probabilities,
-                       chosen, rationality, runs_mask, open_mask=mask, run_offset=run_offset)
+    model.trace.record(decision, code, model.month, options, targets, terms, utilities,
+                       probabilities, chosen, rationality, runs_mask,
+                       open_mask=mask, run_offset=model.run_offset)
 
-with terms a dict name -> array broadcastable to (R, K) summing to `utilities`, `probabilities`
-from `agents.logit.logit_probabilities` over the same mask, `chosen` the sampled indices, and
-`runs_mask` the replications where the decision was actually taken (attacked members for an
-Article 4 request, summit months for a summit ...). Decisions forced by a scenario (a fixed
-posture, an `article4_policy` other than "choose", forced events) are not logit choices and are
-not recorded. The collector keeps only the traced runs (`Trace(runs=...)`), months and agents, as
-a few small arrays per call, and `Trace.frame()` builds the table once at the end. Recording never
-draws random numbers, so a traced run is the same run.
+* decision: one of `simulation.trace.DECISIONS`; month: `model.month` during the step (the
+  `month` of the events table); options: `POSTURE_OPTIONS` ("-1", "0", "+1") or the menu's action
+  names, targets the menu's target codes ("" where none), for the whole menu;
+* terms: name -> array broadcastable to (R, K) that sum to `utilities`. Posture: the six functions
+  of `agents.incentives` (affinity, trade, security, legitimacy, loyalty, cost = switching).
+  Actions: `action_utilities`' single product split by its left factor: the warmth weights of
+  `warmth_weights` into trade, security and loyalty, then affinity, legitimacy and cost; Article 4
+  adds help (request), abandonment and entrapment (response);
+* probabilities: `agents.logit.logit_probabilities(utilities, rationality, mask)`; chosen: the
+  sampled index into the whole menu (a choice over a subset of open options is mapped back);
+  rationality: lambda, a scalar or per replication; runs_mask: the replications where the decision
+  was actually taken (attacked members for a request, members in a summit month, the eligible
+  for a membership choice ...); open_mask: the options open in each replication.
+
+Decisions a scenario forces (a fixed posture, an `article4_policy` other than "choose", forced
+events) are not logit choices and are not recorded. The collector keeps only the traced runs
+(`Trace(runs=...)`, global indices), months and agents, as a few small arrays per call; `frame()`
+builds the table once. Recording draws no random numbers, so a traced run is the same run.
 
 How a run is replayed
 ---------------------
-A run folder's manifest holds the resolved scenario, `seed`, `runs`, `months` and `chunk_size`.
-Run K lies in chunk K // chunk_size, whose seed is child (chunk,) of SeedSequence(seed)
-(`simulation.batch.chunk_seed`, `plan_chunks`; see `replay_chunk`). Replaying that whole chunk
-(same size, same offset, same seed) reproduces every random stream, with the trace restricted to
-`Trace(runs=[K])`. The replay is checked against the folder: the replayed events of run K must
-equal `results.store.read_table(folder, "events")` filtered to run K (`event_differences` lists
-any difference; an empty table means the replay is exact).
+A run folder's manifest holds the resolved scenario, `seed`, `runs`, `months` and `chunk_size`
+(`folder_info`). The scenario is `Scenario.model_validate(manifest["resolved_scenario"])`,
+checked against `scenario_sha256` as a resume does. Run K lies in chunk K // chunk_size, whose
+seed is child (chunk,) of SeedSequence(seed) (`simulation.batch.chunk_seed`, `plan_chunks`; see
+`replay_chunk`). Replaying that whole chunk (same size, offset and seed, so every random stream,
+including any per-replication parameter draws, is the same) with `Trace(runs=[K], months=...,
+agents=...)` on the model reproduces run K with its decisions recorded; tracing only one run keeps
+the cost to that run's rows. A folder written by another package version may not replay exactly
+(`FolderInfo.package_version`). The replay is checked against the folder: the replayed events of
+run K must equal `results.store.read_table(folder, "events")` filtered to run K
+(`event_differences` lists every difference; empty means the replay is exact), and the command
+should refuse to explain a replay that differs.
 """
 
 from __future__ import annotations
@@ -53,7 +67,7 @@ import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -62,6 +76,9 @@ from results.compare import bootstrap_means, percentile_interval
 from simulation.calendar import month_index, month_label, parse_month
 from simulation.schema import ACTION_NAMES
 from simulation.trace import DECISION_KEY, DECISIONS, OPTION_KEY, conform_trace
+
+if TYPE_CHECKING:
+    from simulation.batch import Chunk
 
 TERM_ORDER: tuple[str, ...] = (
     "affinity",
@@ -636,6 +653,7 @@ class FolderInfo:
     chunk_size: int
     agents: tuple[str, ...]
     actors: tuple[str, ...]
+    package_version: str | None = None
 
 
 def folder_info(folder: str | os.PathLike[str]) -> FolderInfo:
@@ -646,6 +664,8 @@ def folder_info(folder: str | os.PathLike[str]) -> FolderInfo:
         manifest = read_manifest(folder)
     except FileNotFoundError:
         raise ExplainInputError("RUN_DIR", f"{folder} holds no manifest.json") from None
+    except OSError as error:
+        raise ExplainInputError("RUN_DIR", f"cannot read {folder}/manifest.json: {error}") from None
     except ValueError as error:
         raise ExplainInputError(
             "RUN_DIR", f"{folder}/manifest.json is unreadable: {error}"
@@ -666,7 +686,9 @@ def manifest_info(
     if missing:
         raise ExplainInputError("RUN_DIR", f"{folder}/manifest.json lacks {', '.join(missing)}")
     scenario = manifest["resolved_scenario"]
-    agents = tuple(scenario.get("agents", {}))
+    if not isinstance(scenario, dict) or not scenario.get("agents"):
+        raise ExplainInputError("RUN_DIR", f"{folder}/manifest.json: its scenario has no agents")
+    agents = tuple(scenario["agents"])
     return FolderInfo(
         scenario=scenario,
         seed=int(manifest["seed"]),
@@ -676,13 +698,14 @@ def manifest_info(
         chunk_size=int(manifest["chunk_size"]),
         agents=agents,
         actors=agents + tuple(scenario.get("poles", {})),
+        package_version=manifest.get("package_version"),
     )
 
 
 # --- replay ------------------------------------------------------------------------------------
 
 
-def replay_chunk(info: FolderInfo, run: int):
+def replay_chunk(info: FolderInfo, run: int) -> Chunk:
     """The chunk (index, offset, size, seed) that holds `run`: the one to replay for it."""
     from simulation.batch import plan_chunks
 

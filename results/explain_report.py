@@ -67,6 +67,11 @@ def _month_text(month: int, start: str | None) -> str:
     return month_label(start, month) if start else f"month {month}"
 
 
+def _signed(value: float) -> str:
+    """ "+1.23"; a value that rounds to zero prints "+0.00", never "-0.00"."""
+    return f"{round(value, 2) + 0.0:+.2f}"
+
+
 def decision_heading(table: pd.DataFrame, start: str | None = None) -> str:
     """ "run 17, 2022-03, BLR, diplomacy (lambda 2.00)" from the table's attrs."""
     attrs = table.attrs
@@ -114,7 +119,7 @@ def format_decision(table: pd.DataFrame, deciding: Deciding, start: str | None =
     terms = _terms(table)
     labels = [str(label) for label in table.index]
     numbers = table[[*terms, "utility"]].to_numpy(dtype=float)
-    cells = [[f"{value:+.2f}" for value in row] for row in numbers.tolist()]
+    cells = [[_signed(value) for value in row] for row in numbers.tolist()]
     probabilities = [f"{p:.3f}" for p in table["probability"].to_numpy(dtype=float).tolist()]
     header = ["option", *terms, "utility", "prob."]
     label_width = max(len(header[0]), *(len(label) for label in labels))

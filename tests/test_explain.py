@@ -375,6 +375,8 @@ def test_folder_info_reads_the_manifest_and_refuses_what_it_cannot_use(tmp_path)
         folder_info(tmp_path / "missing")
     with pytest.raises(ExplainInputError, match="is a sweep folder"):
         manifest_info(manifest(sweep={"points": [{}]}))
+    with pytest.raises(ExplainInputError, match="its scenario has no agents"):
+        manifest_info(manifest(resolved_scenario={"agents": {}}))
     with pytest.raises(ExplainInputError, match="lacks seed"):
         manifest_info({key: v for key, v in manifest().items() if key != "seed"})
 
