@@ -6,7 +6,7 @@ the runs where it was open and not taken (the mean contribution to U_event - U_c
 its 95% bootstrap interval. Positive bars pushed toward the event, negative ones away from it.
 
 As in `results.plots`, the data function (attribution table -> bar table) is separate from the
-drawing, and figures are pyplot-free `Figure`s on an Agg canvas (matplotlib imported lazily).
+drawing, and figures are pyplot-free (an Agg canvas, `results.plots._new_figure`).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 
 from results.atomic import atomic_write
+from results.plots import DPI, _new_figure
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+    from results.plots import Axes, Figure
 
 GROUP_STYLE: dict[str, tuple[str, str]] = {
     "happened": ("where it happened: margin", "#1f4e79"),
@@ -32,7 +32,6 @@ GROUP_STYLE: dict[str, tuple[str, str]] = {
 """Group -> (legend label, colour), in drawing order (top bar first)."""
 
 BAR_COLUMNS: tuple[str, ...] = ("term", "group", "mean", "err_low", "err_high", "runs", "y")
-DPI = 120
 _BAR_HEIGHT = 0.38
 
 
@@ -64,20 +63,11 @@ def _group_key(column: pd.Series) -> pd.Series:
     return column
 
 
-def _new_figure(rows: int) -> tuple[Figure, Axes]:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(8.0, 1.6 + 0.55 * max(rows, 1)), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig, fig.add_subplot()
-
-
 def draw_attribution(bars: pd.DataFrame, ax: Axes | None = None, *, title: str = "") -> Figure:
     """Draw `attribution_bars` output: a diverging bar per term and group, with its interval."""
     terms = bars.drop_duplicates("term").sort_values("y")["term"].tolist()
     if ax is None:
-        _, ax = _new_figure(len(terms))
+        _, (ax,) = _new_figure((8.0, 1.6 + 0.55 * max(len(terms), 1)))
     groups = [g for g in GROUP_STYLE if g in set(bars["group"])]
     for number, group in enumerate(groups):
         label, colour = GROUP_STYLE[group]
