@@ -155,6 +155,9 @@ class Trace:
         """
         if decision not in DECISIONS:
             raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
+        names = tuple(terms)
+        if not names:
+            raise ValueError("a decision needs at least one term")
         if not self.wants(agent, month):
             return
         utilities = np.asarray(utilities, dtype=float)
@@ -176,10 +179,7 @@ class Trace:
             else np.broadcast_to(np.asarray(open_mask, dtype=bool), shape)[local]
         )
         rows, cols = np.nonzero(opened)
-        at = (local[rows], cols)
-        names = tuple(terms)
-        if not names:
-            raise ValueError("a decision needs at least one term")
+        at = (local[rows], cols)  # fancy indexing: copies, so the model may change its arrays
         values = np.empty((rows.size, len(names)))
         for column, name in enumerate(names):
             values[:, column] = np.broadcast_to(np.asarray(terms[name], dtype=float), shape)[at]

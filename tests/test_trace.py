@@ -79,6 +79,15 @@ def test_every_option_of_every_run_is_kept_once_per_term_with_its_values():
         assert total == pytest.approx(expected[key], abs=1e-12)
 
 
+def test_the_trace_keeps_copies_of_the_arrays():
+    trace = Trace()
+    terms, utilities, probabilities, _ = record(trace)
+    before = trace.frame()
+    for array in (*terms.values(), utilities, probabilities):
+        array += 1.0
+    pd.testing.assert_frame_equal(trace.frame(), before)
+
+
 def test_runs_are_global_indices_and_only_the_traced_ones_are_kept():
     trace = Trace(runs=[101, 104, 250])
     record(trace, run_offset=100)
