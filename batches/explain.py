@@ -1,0 +1,739 @@
+"""Why an agent chose what it chose: the utility terms behind its logit choices.
+
+Every decision of the model is a logit choice P(k) = exp(lambda U_k) / sum_k' exp(lambda U_k')
+over the open options (McKelvey & Palfrey 1995), where U_k is the sum of named incentive terms
+(affinity, trade, security, legitimacy, loyalty, cost, and the Article 4 stakes: MODEL section 4).
+A decision trace (`simulation.trace`, one row per decision x option x term) holds each term, U_k,
+lambda, P(k) and the chosen option. This module analyses traces; it never runs the model:
+
+* `check_trace`: the terms sum to each option's utility and the probabilities are the logit of
+  lambda x utility over the decision's options;
+* `decision_table` and `deciding_term`: one decision as options x terms, and the term that decided
+  it, i.e. contributed most to the chosen option's margin over the runner-up (the best other
+  option by utility); the margin is the change in utility it would have taken to tip the choice;
+* `ensemble_attribution`: across runs, the mean contribution of each term to an event's margin
+  where it happened, and to what held it back where it was open and did not happen, with
+  percentile bootstrap intervals over runs (Efron & Tibshirani 1993);
+* the checks of the `explain` command's inputs (`ExplainInputError`), and the plan of a replay.
+
+How the model records a trace (the model side)
+----------------------------------------------
+`model.trace` is a `simulation.trace.Trace` or None (the default: no cost when off). At each
+decision site, only when `model.trace is not None and model.trace.wants(code, model.month)`, the
+agent splits its (R, K) utilities into named terms and calls
+
+    model.trace.record(decision, code, model.month, options, targets, terms, utilities,
+                       probabilities, chosen, rationality, runs_mask,
+                       open_mask=mask, run_offset=model.run_offset)
+
+* decision: one of `simulation.trace.DECISIONS`; month: `model.month` during the step (the
+  `month` of the events table); options: `POSTURE_OPTIONS` ("-1", "0", "+1") or the menu's action
+  names, targets the menu's target codes ("" where none), for the whole menu;
+* terms: name -> array broadcastable to (R, K) that sum to `utilities`. Posture: the six functions
+  of `agents.incentives` (affinity, trade, security, legitimacy, loyalty, cost = switching).
+  Actions: `action_utilities`' single product split by its left factor: the warmth weights of
+  `warmth_weights` into trade, security and loyalty, then affinity, legitimacy and cost; Article 4
+  adds help (request), abandonment and entrapment (response);
+* probabilities: `agents.logit.logit_probabilities(utilities, rationality, mask)`; chosen: the
+  sampled index into the whole menu (a choice over a subset of open options is mapped back);
+  rationality: lambda, a scalar or per replication; runs_mask: the replications where the decision
+  was actually taken (attacked members for a request, members in a summit month, the eligible
+  for a membership choice ...); open_mask: the options open in each replication.
+
+Decisions a scenario forces (a fixed posture, an `article4_policy` other than "choose", forced
+events) are not logit choices and are not recorded. The collector keeps only the traced runs
+(`Trace(runs=...)`, global indices), months and agents, as a few small arrays per call; `frame()`
+builds the table once. Recording draws no random numbers, so a traced run is the same run.
+
+How a run is replayed
+---------------------
+A run folder's manifest holds the resolved scenario, `seed`, `runs`, `months` and `chunk_size`
+(`folder_info`). The scenario is `Scenario.model_validate(manifest["resolved_scenario"])`,
+checked against `scenario_sha256` as a resume does. Run K lies in chunk K // chunk_size, whose
+seed is child (chunk,) of SeedSequence(seed) (`simulation.batch.chunk_seed`, `plan_chunks`; see
+`replay_chunk`). Replaying that whole chunk (same size, offset and seed, so every random stream,
+including any per-replication parameter draws, is the same) with `Trace(runs=[K], months=...,
+agents=...)` on the model reproduces run K with its decisions recorded; tracing only one run keeps
+the cost to that run's rows. A folder written by another package version may not replay exactly
+(`FolderInfo.package_version`). The replay is checked against the folder: the replayed events of
+run K must equal `results.store.read_table(folder, "events")` filtered to run K
+(`event_differences` lists every difference; empty means the replay is exact), and the command
+should refuse to explain a replay that differs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from results.compare import bootstrap_means, percentile_interval
+from simulation.calendar import month_index, month_label, parse_month
+from simulation.schema import ACTION_NAMES
+from simulation.trace import DECISION_KEY, DECISIONS, OPTION_KEY, conform_trace
+
+if TYPE_CHECKING:
+    from simulation.batch import Chunk
+
+TERM_ORDER: tuple[str, ...] = (
+    "affinity",
+    "trade",
+    "security",
+    "legitimacy",
+    "loyalty",
+    "cost",
+    "help",
+    "abandonment",
+    "entrapment",
+)
+"""Display order of the known terms; any other term follows, in order of appearance."""
+
+GROUPS: tuple[str, ...] = ("happened", "not_happened")
+ATTRIBUTION_COLUMNS: tuple[str, ...] = ("group", "term", "mean", "ci_low", "ci_high", "runs")
+VIOLATION_COLUMNS: tuple[str, ...] = (*OPTION_KEY, "check", "expected", "actual")
+TABLE_COLUMNS: tuple[str, ...] = ("option", "target", "utility", "probability", "chosen")
+"""The non-term columns of a decision table (terms come between target and utility)."""
+
+BOOTSTRAP_DRAWS = 1000
+CONFIDENCE = 0.95
+
+
+class ExplainInputError(ValueError):
+    """A bad value of one of `explain`'s inputs: names the option and what was expected."""
+
+    def __init__(self, option: str, message: str):
+        super().__init__(f"{option}: {message}")
+        self.option = option
+        self.message = message
+
+
+class TraceError(ValueError):
+    """A trace that breaks its own arithmetic (terms, utilities, logit probabilities)."""
+
+
+# --- the trace's arithmetic --------------------------------------------------------------------
+
+
+def ordered_terms(terms: Iterable[str]) -> list[str]:
+    """Terms in display order: those of `TERM_ORDER` first, then the rest as they come."""
+    if isinstance(terms, pd.Series):
+        terms = terms.unique()  # in order of appearance
+    seen = list(dict.fromkeys(terms))
+    known = [term for term in TERM_ORDER if term in seen]
+    return known + [term for term in seen if term not in TERM_ORDER]
+
+
+def _options(trace: pd.DataFrame) -> pd.DataFrame:
+    """One row per decision option: the sum of its terms and the spread of its recorded values."""
+    grouped = trace.groupby(list(OPTION_KEY), sort=False, observed=True)
+    options = grouped.agg(
+        terms=("value", "sum"),
+        utility=("utility", "first"),
+        utility_max=("utility", "max"),
+        utility_min=("utility", "min"),
+        probability=("probability", "first"),
+        probability_max=("probability", "max"),
+        probability_min=("probability", "min"),
+        chosen=("chosen", "first"),
+        chosen_any=("chosen", "max"),
+        chosen_all=("chosen", "min"),
+        rationality=("rationality", "first"),
+        rationality_max=("rationality", "max"),
+        rationality_min=("rationality", "min"),
+    ).reset_index()
+    options["utility_spread"] = options.pop("utility_max") - options.pop("utility_min")
+    options["probability_spread"] = options.pop("probability_max") - options.pop("probability_min")
+    options["chosen_mixed"] = options.pop("chosen_any") != options.pop("chosen_all")
+    options["rationality_spread"] = options.pop("rationality_max") - options.pop("rationality_min")
+    return options
+
+
+def _violations(options: pd.DataFrame, bad: pd.Series, check: str, expected, actual):
+    rows = options.loc[bad, list(OPTION_KEY)].copy()
+    rows["check"] = check
+    rows["expected"] = np.asarray(expected, dtype=float)[bad.to_numpy()]
+    rows["actual"] = np.asarray(actual, dtype=float)[bad.to_numpy()]
+    return rows
+
+
+def check_trace(trace: pd.DataFrame, *, atol: float = 1e-9, rtol: float = 1e-9) -> pd.DataFrame:
+    """The rows of `trace` that break its arithmetic; empty when the trace is consistent.
+
+    Checks, per option: the terms sum to the utility (`terms_sum`); utility, probability, chosen
+    and lambda are the same on all its term rows (`option_rows`); the probability is the logit of
+    lambda x utility over the decision's options (`probability`). Per decision: exactly one option
+    is chosen (`one_chosen`) and lambda is one value (`rationality`). Columns:
+    `VIOLATION_COLUMNS`, with `expected` and `actual` the numbers compared.
+    """
+    trace = conform_trace(trace)
+    if trace.empty:
+        return pd.DataFrame(columns=list(VIOLATION_COLUMNS))
+    options = _options(trace)
+    found = []
+    tolerance = atol + rtol * options["utility"].abs()
+    gap = (options["terms"] - options["utility"]).abs()
+    found.append(
+        _violations(options, gap > tolerance, "terms_sum", options["utility"], options["terms"])
+    )
+    mixed = (options["utility_spread"] > tolerance) | (options["probability_spread"] > atol)
+    mixed |= options["chosen_mixed"] | (options["rationality_spread"] > atol)
+    found.append(_violations(options, mixed, "option_rows", np.zeros(len(options)), mixed))
+    by_decision = options.groupby(list(DECISION_KEY), sort=False, observed=True)
+    lam = by_decision["rationality"]
+    spread = lam.transform("max") - lam.transform("min")
+    found.append(_violations(options, spread > atol, "rationality", options["rationality"], spread))
+    scaled = options["rationality"] * options["utility"]
+    weights = np.exp(scaled - scaled.groupby([options[k] for k in DECISION_KEY]).transform("max"))
+    expected = weights / weights.groupby([options[k] for k in DECISION_KEY]).transform("sum")
+    off = (options["probability"] - expected).abs() > atol + rtol * expected
+    found.append(_violations(options, off, "probability", expected, options["probability"]))
+    chosen = by_decision["chosen"].transform("sum")
+    first = ~options.duplicated(list(DECISION_KEY))
+    one = _violations(options, first & (chosen != 1), "one_chosen", np.ones(len(options)), chosen)
+    found.append(one.assign(option="", target=""))  # a decision's check: no option to name
+    result = pd.concat(found, ignore_index=True)
+    return result.loc[:, list(VIOLATION_COLUMNS)]
+
+
+def validate_trace(trace: pd.DataFrame, **tolerances: float) -> None:
+    """Raise TraceError describing the first violations of `check_trace`, if any."""
+    violations = check_trace(trace, **tolerances)
+    if violations.empty:
+        return
+    first = violations.iloc[0]
+    raise TraceError(
+        f"{len(violations)} violation(s) of the trace's arithmetic; first: {first['check']} in "
+        f"run {first['run']}, month {first['month']}, {first['agent']} {first['decision']}, "
+        f"option {option_label(first['option'], first['target'])}: expected "
+        f"{first['expected']:.6g}, got {first['actual']:.6g}"
+    )
+
+
+# --- one decision ------------------------------------------------------------------------------
+
+
+def option_label(option: str, target: str | None) -> str:
+    """ "side_with->AZE" for an option with a target, else the option alone ("+1", "none")."""
+    return f"{option}->{target}" if isinstance(target, str) and target else str(option)
+
+
+@dataclass(frozen=True)
+class DecidingTerm:
+    """What decided a choice.
+
+    term: the term contributing most to the margin (in its direction; None if no alternative);
+    contribution: that term's value for the chosen option minus its value for the runner-up;
+    margin: U_chosen - U_runner_up (negative: chosen against the odds);
+    runner_up: the label of the best other option by utility (None if none was open);
+    tip: the change in utility that would have reversed the two, |margin|;
+    chosen, probability: the chosen option's label and its logit probability.
+    """
+
+    term: str | None
+    contribution: float
+    margin: float
+    runner_up: str | None
+    tip: float
+    chosen: str
+    probability: float
+
+    @property
+    def against_odds(self) -> bool:
+        """Whether a better option (by utility) was passed over: a draw against the odds."""
+        return self.margin < 0
+
+
+def deciding_term(table: pd.DataFrame) -> DecidingTerm:
+    """The term that decided the decision of `table` (see `decision_table`), and its margin.
+
+    The runner-up is the best other option by utility; each term's contribution to the margin
+    U_chosen - U_runner_up is its value for the chosen option minus its value for the runner-up
+    (the contributions sum to the margin). The deciding term is the one contributing most in the
+    margin's direction: the largest positive contribution when the chosen option was the best, the
+    most negative one when the logit draw went against the odds (it names what favoured the
+    runner-up).
+    """
+    terms = table_terms(table)
+    return _decide(
+        [str(label) for label in table.index],
+        table["utility"].to_numpy(dtype=float),
+        table["probability"].to_numpy(dtype=float),
+        table["chosen"].to_numpy(dtype=bool),
+        np.column_stack([table[term].to_numpy(dtype=float) for term in terms]),
+        terms,
+    )
+
+
+def _decide(
+    labels: list[str],
+    utility: np.ndarray,
+    probability: np.ndarray,
+    chosen: np.ndarray,
+    values: np.ndarray,
+    terms: list[str],
+) -> DecidingTerm:
+    """`deciding_term` on the columns of a decision table (values: options x terms)."""
+    picked = np.flatnonzero(chosen)
+    if len(picked) != 1:
+        raise TraceError(f"a decision needs exactly one chosen option, found {len(picked)}")
+    at = int(picked[0])
+    if len(labels) == 1:
+        return DecidingTerm(None, 0.0, math.inf, None, math.inf, labels[at], float(probability[at]))
+    others = np.where(np.arange(len(labels)) == at, -np.inf, utility)
+    runner = int(np.argmax(others))  # the first of equal bests, in the recorded order
+    gaps = values[at] - values[runner]
+    margin = float(utility[at] - utility[runner])
+    pick = int(np.argmin(gaps) if margin < 0 else np.argmax(gaps))
+    return DecidingTerm(
+        terms[pick],
+        float(gaps[pick]),
+        margin,
+        labels[runner],
+        abs(margin),
+        labels[at],
+        float(probability[at]),
+    )
+
+
+def decision_table(
+    trace: pd.DataFrame, run: int, month: int, agent: str, decision: str
+) -> pd.DataFrame:
+    """One decision: options as rows (labelled), terms as columns, utility, probability, chosen.
+
+    Columns: option, target, the terms (in `ordered_terms` order; a term an option lacks is 0),
+    utility, probability, chosen; rows in the recorded order. `attrs` holds the decision's run,
+    month, agent, decision, rationality and terms. Raises LookupError if it is not in the trace.
+    """
+    trace = conform_trace(trace)
+    rows = trace[
+        (trace["run"] == run)
+        & (trace["month"] == month)
+        & (trace["agent"] == agent)
+        & (trace["decision"] == decision)
+    ]
+    if rows.empty:
+        raise LookupError(f"no {decision} decision of {agent} in run {run}, month {month}")
+    return next(_tables(rows))[0]
+
+
+def table_terms(table: pd.DataFrame) -> list[str]:
+    """The term columns of a decision table."""
+    if "terms" in table.attrs:
+        return list(table.attrs["terms"])
+    return [column for column in table.columns if column not in TABLE_COLUMNS]
+
+
+def _wide(rows: pd.DataFrame, terms: list[str]) -> pd.DataFrame:
+    """One row per decision option, in recorded order: the option keys, each term (0 where an
+    option lacks it), utility, probability, chosen and lambda."""
+    values = rows.pivot_table(
+        index=list(OPTION_KEY),
+        columns="term",
+        values="value",
+        aggfunc="sum",
+        fill_value=0.0,
+        sort=False,
+        observed=True,
+    ).reindex(columns=terms, fill_value=0.0)
+    meta = rows.groupby(list(OPTION_KEY), sort=False, observed=True)[
+        ["utility", "probability", "chosen", "rationality"]
+    ].first()
+    wide = pd.concat([values, meta], axis=1).reset_index()
+    wide.columns = [str(name) for name in wide.columns]
+    wide["chosen"] = wide["chosen"].astype(bool)
+    return wide
+
+
+def _tables(rows: pd.DataFrame) -> Iterator[tuple[pd.DataFrame, DecidingTerm]]:
+    """The decision table of each decision in `rows` and what decided it, in order of first
+    appearance.
+
+    One pivot for all decisions, then a slice each: a decision's columns are the terms recorded
+    for it.
+    """
+    terms = ordered_terms(rows["term"])
+    wide = _wide(rows, terms)
+    decision = wide.groupby(list(DECISION_KEY), sort=False, observed=True).ngroup().to_numpy()
+    keys = wide.loc[~wide.duplicated(list(DECISION_KEY)), list(DECISION_KEY)]
+    recorded = rows.pivot_table(
+        index=list(DECISION_KEY),
+        columns="term",
+        values="value",
+        aggfunc="size",
+        fill_value=0,
+        sort=False,
+        observed=True,
+    )
+    has_term = (
+        recorded.reindex(
+            index=pd.MultiIndex.from_frame(keys), columns=terms, fill_value=0
+        ).to_numpy()
+        > 0
+    )
+    order = np.argsort(decision, kind="stable")
+    bounds = np.flatnonzero(np.diff(decision[order])) + 1
+    labels = np.array(
+        [option_label(o, t) for o, t in zip(wide["option"], wide["target"], strict=True)],
+        dtype=object,
+    )
+    columns = {name: wide[name].to_numpy() for name in wide.columns}
+    for number, positions in enumerate(np.split(order, bounds)):
+        used = [term for term, present in zip(terms, has_term[number], strict=True) if present]
+        first = positions[0]
+        table = pd.DataFrame(
+            {
+                name: columns[name][positions]
+                for name in ["option", "target", *used, "utility", "probability", "chosen"]
+            },
+            index=pd.Index(labels[positions], name="label"),
+        )
+        table.attrs.update(
+            run=int(columns["run"][first]),
+            month=int(columns["month"][first]),
+            agent=str(columns["agent"][first]),
+            decision=str(columns["decision"][first]),
+            rationality=float(columns["rationality"][first]),
+            terms=used,
+        )
+        values = np.column_stack([columns[term][positions] for term in used])
+        deciding = _decide(
+            list(labels[positions]),
+            columns["utility"][positions],
+            columns["probability"][positions],
+            columns["chosen"][positions],
+            values,
+            used,
+        )
+        yield table, deciding
+
+
+@dataclass(frozen=True)
+class ExplainedDecision:
+    """One decision of a trace, as a table, with what decided it."""
+
+    run: int
+    month: int
+    agent: str
+    decision: str
+    table: pd.DataFrame
+    deciding: DecidingTerm
+
+
+def explain_decisions(
+    trace: pd.DataFrame,
+    run: int | None = None,
+    month: int | None = None,
+    agent: str | None = None,
+) -> Iterator[ExplainedDecision]:
+    """Each decision of the selection (None: any), by run and month, in the recorded order."""
+    rows = conform_trace(trace)
+    for column, value in (("run", run), ("month", month), ("agent", agent)):
+        if value is not None:
+            rows = rows[rows[column] == value]
+    if rows.empty:
+        return
+    rows = rows.sort_values(["run", "month"], kind="stable")  # stable: the recorded order
+    for table, deciding in _tables(rows):
+        attrs = table.attrs
+        yield ExplainedDecision(
+            attrs["run"], attrs["month"], attrs["agent"], attrs["decision"], table, deciding
+        )
+
+
+# --- across the ensemble -----------------------------------------------------------------------
+
+
+def _best(utility: pd.Series, allowed: pd.Series, decision: pd.Series) -> pd.Series:
+    """Per decision id, the row position of the highest utility among `allowed` rows (-1: none)."""
+    masked = utility.where(allowed, -np.inf)
+    position = masked.groupby(decision).idxmax()
+    has_any = allowed.groupby(decision).any()
+    return position.where(has_any, -1)
+
+
+def _matches(rows: pd.DataFrame, action: str, target: str | None) -> pd.Series:
+    match = rows["option"] == action
+    if target:
+        match &= rows["target"] == target
+    return match.fillna(False).astype(bool)
+
+
+def _first_per_run(decisions: pd.DataFrame) -> pd.DataFrame:
+    """The first decision of each run: by month, then the phase order of `DECISIONS`."""
+    phase = decisions["decision"].map({name: i for i, name in enumerate(DECISIONS)})
+    ordered = decisions.assign(_phase=phase.fillna(len(DECISIONS)).to_numpy())
+    ordered = ordered.sort_values(["run", "month", "_phase"], kind="stable")
+    return ordered.drop_duplicates("run").drop(columns="_phase")
+
+
+def _sample_runs(runs: np.ndarray, sample: int | None, rng: np.random.Generator) -> np.ndarray:
+    if sample is None or len(runs) <= sample:
+        return runs
+    return np.sort(rng.choice(runs, size=sample, replace=False))
+
+
+def _summarise(
+    group: str,
+    values: np.ndarray,
+    terms: list[str],
+    rng: np.random.Generator,
+    n_boot: int,
+) -> pd.DataFrame:
+    """Mean and percentile-bootstrap interval (resampling runs) of each term's contribution."""
+    runs = values.shape[0]
+    if runs == 0:
+        nan = np.full(len(terms), np.nan)
+        mean, low, high = nan, nan, nan
+    else:
+        mean = values.mean(axis=0)
+        low, high = percentile_interval(bootstrap_means(values, rng, draws=n_boot), CONFIDENCE)
+    return pd.DataFrame(
+        {"group": group, "term": terms, "mean": mean, "ci_low": low, "ci_high": high, "runs": runs}
+    )
+
+
+def ensemble_attribution(
+    trace: pd.DataFrame,
+    actor: str,
+    action: str,
+    target: str | None = None,
+    *,
+    sample: int | None = None,
+    seed: int,
+    n_boot: int = BOOTSTRAP_DRAWS,
+) -> pd.DataFrame:
+    """Which terms made `actor` take `action` (toward `target`; None: any), across runs.
+
+    happened: runs where the actor chose the action; in each, its first such decision (by month,
+    then phase), and each term's contribution to the chosen option's margin over the best
+    alternative (U_chosen - U_best other; a decision with no alternative is left out).
+    not_happened: runs where the action was open to the actor and never chosen; in each decision
+    where it was open, each term's contribution to U_action - U_chosen (the action's best open
+    target when `target` is None), averaged over the run's decisions: negative terms held it back.
+    Each run counts once. `sample` caps the runs of each group (a seeded random subset). Means
+    come with a 95% percentile bootstrap interval over runs, seeded by `seed` (`n_boot` draws).
+    Columns: `ATTRIBUTION_COLUMNS`; `attrs` holds the event and the decisions used.
+    """
+    trace = conform_trace(trace)
+    rows = trace[trace["agent"] == actor]
+    open_keys = rows.loc[_matches(rows, action, target), list(DECISION_KEY)].drop_duplicates()
+    rows = rows.merge(open_keys, on=list(DECISION_KEY), how="inner", sort=False)
+    terms = ordered_terms(rows["term"])
+    wide = _wide(rows, terms)
+    decision = wide.groupby(list(DECISION_KEY), sort=False, observed=True).ngroup()
+    match = _matches(wide, action, target)
+    chosen_count = wide["chosen"].groupby(decision).sum()
+    if (chosen_count != 1).any():
+        raise TraceError("every decision needs exactly one chosen option")
+    chosen = _best(wide["utility"], wide["chosen"], decision)
+    best_other = _best(wide["utility"], ~wide["chosen"], decision)
+    keys = wide.loc[chosen.to_numpy(), list(DECISION_KEY)].reset_index(drop=True)
+    keys["chosen"] = chosen.to_numpy()
+    keys["other"] = best_other.to_numpy()
+    keys["matched"] = _best(wide["utility"], match, decision).to_numpy()
+    keys["happened"] = match.to_numpy()[keys["chosen"].to_numpy()]
+    term_values = wide[terms].to_numpy(dtype=float)
+    rng = np.random.default_rng(seed)
+
+    happened = _first_per_run(keys[keys["happened"]])
+    happened = happened[happened["other"] >= 0]
+    happened = happened[happened["run"].isin(_sample_runs(happened["run"].unique(), sample, rng))]
+    margins = term_values[happened["chosen"].to_numpy()] - term_values[happened["other"].to_numpy()]
+
+    held = keys[~keys["run"].isin(keys.loc[keys["happened"], "run"])]
+    held = held[held["run"].isin(_sample_runs(held["run"].unique(), sample, rng))]
+    gaps = term_values[held["matched"].to_numpy()] - term_values[held["chosen"].to_numpy()]
+    per_run = pd.DataFrame(gaps, columns=terms).groupby(held["run"].to_numpy()).mean()
+
+    result = pd.concat(
+        [
+            _summarise("happened", margins, terms, rng, n_boot),
+            _summarise("not_happened", per_run.to_numpy(), terms, rng, n_boot),
+        ],
+        ignore_index=True,
+    ).loc[:, list(ATTRIBUTION_COLUMNS)]
+    result.attrs.update(
+        actor=actor,
+        action=action,
+        target=target,
+        happened_decisions=len(happened),
+        not_happened_decisions=len(held),
+    )
+    return result
+
+
+# --- the command's inputs ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event to explain: `actor` chose `action` (toward `target`, or any target if None)."""
+
+    actor: str
+    action: str
+    target: str | None = None
+
+    @property
+    def label(self) -> str:
+        return ":".join(part for part in (self.actor, self.action, self.target) if part)
+
+
+def parse_event(text: str, actors: Sequence[str] | None = None) -> Event:
+    """ACTOR:ACTION[:TARGET], e.g. "BLR:side_with:AZE"; codes checked against `actors` if given."""
+    parts = str(text).strip().split(":")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise ExplainInputError(
+            "--event", f"expected ACTOR:ACTION[:TARGET] (e.g. BLR:side_with:AZE), got {text!r}"
+        )
+    actor, action = parts[0], parts[1]
+    target = parts[2] if len(parts) == 3 else None
+    if action not in ACTION_NAMES:
+        raise ExplainInputError(
+            "--event", f"unknown action {action!r}; expected one of {', '.join(ACTION_NAMES)}"
+        )
+    for role, code in (("actor", actor), ("target", target)):
+        if code is not None and actors is not None and code not in actors:
+            raise ExplainInputError(
+                "--event", f"unknown {role} {code!r}; expected one of {', '.join(actors)}"
+            )
+    return Event(actor, action, target)
+
+
+def validate_run(run: Any, runs: int) -> int:
+    """The run index `run` if it is one of the folder's runs 0..runs-1."""
+    try:
+        index = int(str(run).strip())
+    except ValueError:
+        raise ExplainInputError("--run", f"expected a run number, got {run!r}") from None
+    if not 0 <= index < runs:
+        raise ExplainInputError(
+            "--run", f"run {index} is not in the folder; expected 0..{runs - 1}"
+        )
+    return index
+
+
+def validate_month(label: str, start: str, months: int) -> int:
+    """The month index of a YYYY-MM `label` within the horizon start .. start + months - 1."""
+    last = month_label(start, months - 1)
+    try:
+        parse_month(label)
+    except ValueError as error:
+        raise ExplainInputError("--month", str(error)) from None
+    index = month_index(start, label)
+    if not 0 <= index < months:
+        raise ExplainInputError(
+            "--month", f"{label} is outside the horizon; expected {start} .. {last}"
+        )
+    return index
+
+
+def validate_agent(code: str, agents: Sequence[str]) -> str:
+    """`code` if it is one of the scenario's agents (the countries that decide)."""
+    if code not in agents:
+        raise ExplainInputError(
+            "--agent", f"unknown agent {code!r}; expected one of {', '.join(agents)}"
+        )
+    return code
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    """What `explain` needs from a run folder's manifest."""
+
+    scenario: dict[str, Any]
+    seed: int
+    runs: int
+    months: int
+    start: str
+    chunk_size: int
+    agents: tuple[str, ...]
+    actors: tuple[str, ...]
+    package_version: str | None = None
+
+
+def folder_info(folder: str | os.PathLike[str]) -> FolderInfo:
+    """Read a run folder's manifest; ExplainInputError("RUN_DIR", ...) if it cannot be used."""
+    from results.manifest import read_manifest
+
+    try:
+        manifest = read_manifest(folder)
+    except FileNotFoundError:
+        raise ExplainInputError("RUN_DIR", f"{folder} holds no manifest.json") from None
+    except OSError as error:
+        raise ExplainInputError("RUN_DIR", f"cannot read {folder}/manifest.json: {error}") from None
+    except ValueError as error:
+        raise ExplainInputError(
+            "RUN_DIR", f"{folder}/manifest.json is unreadable: {error}"
+        ) from None
+    return manifest_info(manifest, folder)
+
+
+def manifest_info(
+    manifest: dict[str, Any], folder: str | os.PathLike[str] = "RUN_DIR"
+) -> FolderInfo:
+    """The `FolderInfo` of a manifest (see `folder_info`)."""
+    if manifest.get("sweep"):
+        raise ExplainInputError(
+            "RUN_DIR", f"{folder} is a sweep folder; explain takes a run folder"
+        )
+    keys = ("resolved_scenario", "seed", "runs", "months", "start", "chunk_size")
+    missing = [key for key in keys if key not in manifest]
+    if missing:
+        raise ExplainInputError("RUN_DIR", f"{folder}/manifest.json lacks {', '.join(missing)}")
+    scenario = manifest["resolved_scenario"]
+    if not isinstance(scenario, dict) or not scenario.get("agents"):
+        raise ExplainInputError("RUN_DIR", f"{folder}/manifest.json: its scenario has no agents")
+    agents = tuple(scenario["agents"])
+    return FolderInfo(
+        scenario=scenario,
+        seed=int(manifest["seed"]),
+        runs=int(manifest["runs"]),
+        months=int(manifest["months"]),
+        start=str(manifest["start"]),
+        chunk_size=int(manifest["chunk_size"]),
+        agents=agents,
+        actors=agents + tuple(scenario.get("poles", {})),
+        package_version=manifest.get("package_version"),
+    )
+
+
+# --- replay ------------------------------------------------------------------------------------
+
+
+def replay_chunk(info: FolderInfo, run: int) -> Chunk:
+    """The chunk (index, offset, size, seed) that holds `run`: the one to replay for it."""
+    from simulation.batch import plan_chunks
+
+    run = validate_run(run, info.runs)
+    return plan_chunks(info.runs, info.seed, info.chunk_size)[run // info.chunk_size]
+
+
+EVENT_KEY: tuple[str, ...] = ("month", "actor", "action", "target")
+
+
+def _event_counts(events: pd.DataFrame, run: int) -> pd.Series:
+    rows = events[events["run"] == run].loc[:, list(EVENT_KEY)]
+    rows = rows.astype({"target": object}).fillna({"target": ""})
+    rows = rows.astype({"month": np.int64, "actor": str, "action": str, "target": str})
+    return rows.value_counts()
+
+
+def event_differences(replayed: pd.DataFrame, recorded: pd.DataFrame, run: int) -> pd.DataFrame:
+    """Events of `run` that the replay and the folder do not share (empty: the replay is exact).
+
+    Both tables have the events columns (run, month, actor, action, target ...). Columns:
+    month, actor, action, target, recorded, replayed (how many times each holds the event).
+    """
+    both = pd.concat(
+        {"recorded": _event_counts(recorded, run), "replayed": _event_counts(replayed, run)},
+        axis=1,
+    ).fillna(0)
+    both = both.astype(np.int64)
+    differ = both[both["recorded"] != both["replayed"]].reset_index()
+    differ.columns = [*EVENT_KEY, "recorded", "replayed"]
+    return differ.sort_values(list(EVENT_KEY), kind="stable").reset_index(drop=True)
