@@ -152,8 +152,13 @@ def action_utilities(
         right = np.vstack([menu.goldstein[0].T / 10.0, menu.alignment[0], menu.visibility[0]])
         return left @ right - menu.cost
     # the menu's numbers vary by replication: one product per row
+    rows, options = state.replications, len(menu)
     right = np.concatenate(
-        [menu.goldstein / 10.0, menu.alignment[:, :, None], menu.visibility[:, :, None]], axis=2
-    )  # (L, K, A + 2)
-    right = np.broadcast_to(right, (len(left), *right.shape[1:]))
+        [
+            np.broadcast_to(menu.goldstein / 10.0, (rows, options, menu.goldstein.shape[2])),
+            np.broadcast_to(menu.alignment, (rows, options))[:, :, None],
+            np.broadcast_to(menu.visibility, (rows, options))[:, :, None],
+        ],
+        axis=2,
+    )  # (R, K, A + 2)
     return np.einsum("rj,rkj->rk", left, right) - menu.cost

@@ -18,6 +18,21 @@ from simulation.schema import AggressionSpec, AllianceSpec, DynamicsSpec, Scenar
 from simulation.varying import Numbers
 
 ARTICLE4_POLICIES = ("choose", "honour", "partial", "refuse")
+STRUCTURAL_FIELDS = frozenset(
+    {
+        "agent_codes",
+        "actor_codes",
+        "preferred",
+        "has_preference",
+        "pole_posture",
+        "alternative_pole",
+        "rival",
+        "fixed_posture",
+        "article4_policy",
+        "patron",
+    }
+)
+"""Parameters shared by every replication: no leading replication axis."""
 
 
 @dataclass
@@ -72,32 +87,21 @@ class Parameters:
     def actors(self) -> int:
         return len(self.actor_codes)
 
-    @property
-    def length(self) -> int:
-        """L: 1 when every number is shared, R when some vary by replication."""
-        return max(
-            len(value)
-            for value in (self.size, self.trade_weight, self.propensity, self.rationality)
-        )
-
     def rows(self, runs: np.ndarray) -> Parameters:
-        """The parameters of replications `runs` (self when every number is shared)."""
-        length = self.length
-        if length == 1:
-            return self
+        """The parameters of replications `runs` (numbers shared by all stay as they are)."""
 
         def take(value):
             if isinstance(value, SimpleNamespace):
                 return SimpleNamespace(**{k: take(v) for k, v in vars(value).items()})
-            if isinstance(value, np.ndarray) and value.ndim and len(value) == length > 1:
+            if isinstance(value, np.ndarray) and len(value) > 1:
                 return value[runs]
             return value
 
-        unshared = {"preferred", "has_preference", "pole_posture", "alternative_pole", "rival"}
-        unshared |= {"fixed_posture", "article4_policy"}
         return Parameters(
             **{
-                name: getattr(self, name) if name in unshared else take(getattr(self, name))
+                name: getattr(self, name)
+                if name in STRUCTURAL_FIELDS
+                else take(getattr(self, name))
                 for name in self.__dataclass_fields__
             }
         )

@@ -75,7 +75,25 @@ def check_key(scenario: Scenario, key: str) -> Leaf:
             node = node[part]
         else:
             raise VaryingError(key, f"{'.'.join(parts[:depth])!r} is not a table")
-    return _numeric_leaf(key, node, annotation, metadata)
+    leaf = _numeric_leaf(key, node, annotation, metadata)
+    if parts[0] == "actions":
+        _check_symmetric(scenario, key, parts)
+    return leaf
+
+
+def _check_symmetric(scenario: Scenario, key: str, parts: list[str]) -> None:
+    """A conflict action whose weight to either side is the same has one option per conflict
+    (not one per side); varying either weight would change its options, which is structural."""
+    spec = scenario.actions[parts[1]]
+    symmetric = (
+        spec.targets == ["conflict_sides"] and spec.collateral.get("other_side") == spec.goldstein
+    )
+    if symmetric and parts[2:] in (["goldstein"], ["collateral", "other_side"]):
+        raise VaryingError(
+            key,
+            "is structural here: the action weighs both sides of a conflict alike "
+            "(goldstein = collateral.other_side), which makes one option per conflict",
+        )
 
 
 def may_vary(scenario: Scenario, key: str) -> bool:
@@ -119,7 +137,9 @@ def _check_range(key: str, array: np.ndarray, leaf: Leaf) -> None:
     for bad, expected in tests:
         if bad.any():
             run = int(np.argmax(bad))
-            raise VaryingError(key, f"replication {run} is {array[run]!r}; expected {expected}")
+            raise VaryingError(
+                key, f"replication {run} is {float(array[run])!r}; expected {expected}"
+            )
 
 
 def _pair_leaf(scenario: Scenario, key: str, parts: list[str]) -> Leaf:
