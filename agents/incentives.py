@@ -48,8 +48,10 @@ def posture_security(params: Parameters, state: WorldState, i: int) -> np.ndarra
     alternative pole, 0 half of each.
     """
     by_patron, by_pole = params.protection(state.credibility[:, i], i)
-    by_pole = np.broadcast_to(by_pole, by_patron.shape)
-    protection = np.stack([by_pole, (by_pole + by_patron) / 2.0, by_patron], axis=1)
+    protection = np.empty((len(by_patron), 3))
+    protection[:, 0] = by_pole
+    protection[:, 1] = (by_pole + by_patron) / 2.0
+    protection[:, 2] = by_patron
     return params.beta_security[:, i, None] * state.threat[:, i, None] * protection
 
 
@@ -104,7 +106,8 @@ def warmth_weights(
     """
     standing_reaction = reaction[1]
     trade = params.beta_trade[:, i, None] * params.trade_weight[:, i]
-    weights = np.broadcast_to(trade, (state.replications, trade.shape[1])).copy()
+    weights = np.empty((state.replications, trade.shape[1]))
+    weights[:] = trade
     by_patron, by_pole = params.protection(state.credibility[:, i], i)
     weights[:, params.patron] += params.beta_security[:, i] * state.threat[:, i] * by_patron
     pole = params.alternative_pole[i]
@@ -146,8 +149,10 @@ def action_utilities(
         + params.beta_affinity[:, i, None] * state.relation[:, i, :]
     )
     public = legitimacy * (1.0 - insecurity) * state.public_lean[:, i, None]
-    visible = np.broadcast_to(legitimacy * insecurity, (state.replications, 1))
-    left = np.concatenate([per_actor, public, visible], axis=1)
+    left = np.empty((state.replications, per_actor.shape[1] + 2))
+    left[:, :-2] = per_actor
+    left[:, -2:-1] = public
+    left[:, -1:] = legitimacy * insecurity
     if not (menu.goldstein.shape[0] > 1 or menu.visibility.shape[0] > 1):
         right = np.vstack([menu.goldstein[0].T / 10.0, menu.alignment[0], menu.visibility[0]])
         return left @ right - menu.cost

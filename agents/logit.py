@@ -23,7 +23,7 @@ def _weights_by_option(
     scaled = np.array(utilities.T, dtype=float, order="C")  # (K, R): a copy we may overwrite
     scaled *= np.asarray(rationality, dtype=float)
     if mask is not None:
-        scaled = np.where(mask.T, scaled, -np.inf)
+        np.copyto(scaled, -np.inf, where=~mask.T)
     top = scaled.max(axis=0)
     top[~np.isfinite(top)] = 0.0
     scaled -= top
