@@ -118,6 +118,7 @@ class CSTOModel(mesa.Model):
             self, len(codes), codes, list(range(self.params.agents, self.params.actors))
         )
         self.shocks = self._schedule(self.spec.active_shocks())
+        self._check_shocks_on_varying()
         self._forced: set[tuple[str, int]] = set()
         self.recorder = Recorder(replications, self.months, self.params.agents, self.params.actors)
         self.datacollector = mesa.DataCollector(model_reporters=MODEL_REPORTERS)
@@ -242,6 +243,19 @@ class CSTOModel(mesa.Model):
             self.catalogue = CatalogueBuilder(self.spec, Numbers(self.spec, self.varying))
             for country in self.countries:
                 country.build_menus()
+
+    def _check_shocks_on_varying(self) -> None:
+        """Apply the schedule's set/add to copies of the varying arrays now, so that a value a
+        shock would push out of range is refused before the run starts."""
+        varying = dict(self.varying)
+        for month in sorted(self.shocks):
+            for shock in self.shocks[month]:
+                for key, value in shock.set.items():
+                    if key in varying:
+                        varying[key] = self._shocked(shock, key, np.full(self.replications, value))
+                for key, value in shock.add.items():
+                    if key in varying:
+                        varying[key] = self._shocked(shock, key, varying[key] + value)
 
     def _shocked(self, shock: Shock, key: str, values: np.ndarray) -> np.ndarray:
         try:

@@ -231,13 +231,10 @@ def test_an_add_shock_adds_to_each_replication():
     np.testing.assert_allclose(model.params.pole_credibility[:, arm], values + 0.1)
 
 
-def test_an_add_shock_that_leaves_the_range_names_the_replication():
+def test_an_add_shock_that_leaves_the_range_is_refused_before_the_run():
     key = "agents.ARM.pole_credibility"
-    model = CSTOModel(
-        "history-2022", replications=3, rng=3, varying={key: np.array([0.1, 0.95, 0.2])}
-    )
-    with pytest.raises(VaryingError, match=r"replication 1 is 1\.05.*expected <= 1"):
-        model.run()
+    with pytest.raises(VaryingError, match=r"2022-09: replication 1 is 1\.05.*expected <= 1"):
+        CSTOModel("history-2022", replications=3, rng=3, varying={key: np.array([0.1, 0.95, 0.2])})
 
 
 def test_history_with_a_constant_varying_key_is_the_same_run():
