@@ -1,20 +1,18 @@
 """The `csto` command: run scenarios, list, show and validate them, check the 2022 history.
 
-This module holds the click commands: they parse options, call the library and map its errors
-to messages and exit codes. Executing a batch into a run folder (manifest, failures, resume,
-interrupts) is `simulation.runner`; the text printed after a run, the compare tables and the
-history table are `results.report`; writing and reopening a compare folder is
-`results.compare_folder`; the plots of a finished run or sweep folder are `results.folder_plots`.
+This module holds the click commands: they parse options, call `batches` (which plans, runs,
+resumes and compares batches) and `results.report` (the text printed), map the exceptions of
+`batches.errors` and `ScenarioError` to messages and exit codes, and print. It holds no
+orchestration of its own.
 
 Start-up time matters for the small commands (`csto --help`, `scenarios`, `show`, `validate`), so
-this module imports only click, the standard library and the light `simulation.runner` and
-`results.report` at the top; the model, numpy, pandas and matplotlib are imported inside the
-commands that need them.
+this module imports only click, the standard library and the light `batches.errors`,
+`batches.plan` and `results.report` at the top; the model, numpy, pandas and matplotlib are
+imported inside the commands that need them.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import sys
@@ -26,38 +24,23 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from results.report import format_compare, history_table, run_report
-from simulation.runner import (
-    FAILURES_NAME,
+from batches.errors import (
+    BatchError,
     BatchInterruptedError,
     ChunksFailedError,
     ExecutorError,
-    RunFolderError,
-    base_manifest,
-    execute_batch,
     failure_lines,
-    prepare_resume,
-    progress_bar,
-    read_folder_manifest,
-    run_tasks,
-    sigterm_interrupts,
-    sweep_record,
-    total_runs,
-    utc_now,
-    write_points,
 )
+from batches.plan import DEFAULT_RUNS, DEFAULT_SEED, RUNS_DIR, TABLE_CHOICES
+from results.report import format_compare, history_table, report_warnings, run_report
 
 if TYPE_CHECKING:
+    from batches.runner import Batch
     from simulation.schema import Scenario
 
-__all__ = ["DEFAULT_RUNS", "DEFAULT_SEED", "CliError", "main", "progress_bar"]
+__all__ = ["DEFAULT_RUNS", "DEFAULT_SEED", "CliError", "main"]
 
-DEFAULT_SEED = 20221211
-"""The seed used when --seed is not given (the date of the 2022 summit in Yerevan's aftermath)."""
-
-DEFAULT_RUNS = 1000
-RUNS_DIR = "runs"
-
+FAILURES_NAME = "failures.json"
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -76,22 +59,18 @@ class CliError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
-@contextmanager
-def scenario_errors() -> Iterator[None]:
-    """Turn a ScenarioError (and a bad --set) raised inside the block into a CliError."""
-    from simulation.scenario import ScenarioError
-
-    try:
-        yield
-    except ScenarioError as error:
-        raise CliError(str(error)) from None
+def _is_scenario_error(error: BaseException) -> bool:
+    """Whether `error` is a ScenarioError (checked without importing the scenario module)."""
+    module = sys.modules.get("simulation.scenario")
+    return module is not None and isinstance(error, module.ScenarioError)
 
 
 @contextmanager
-def batch_errors() -> Iterator[None]:
-    """Report how a batch (`simulation.runner.execute_batch`) stopped short, and exit.
+def cli_errors() -> Iterator[None]:
+    """Map what stops a command to a message and an exit code.
 
-    Interrupted: exit 130; failed chunks: listed, exit 1; a broken Dask executor: exit 1.
+    A bad scenario, option or folder: one line, exit 2. Interrupted: exit 130. Failed chunks:
+    listed, exit 1. A broken Dask executor: exit 1.
     """
     try:
         yield
@@ -113,6 +92,17 @@ def batch_errors() -> Iterator[None]:
         raise click.exceptions.Exit(EXIT_FAILED) from None
     except ExecutorError as error:
         raise CliError(str(error), exit_code=EXIT_FAILED) from None
+    except BatchError as error:
+        raise CliError(str(error)) from None
+    except ValueError as error:
+        if _is_scenario_error(error):
+            raise CliError(str(error)) from None
+        raise
+
+
+def warn_line(message: str) -> None:
+    """Print a warning line on stderr."""
+    click.echo(f"warning: {message}", err=True)
 
 
 def shipped_scenario_files() -> dict[str, Path]:
@@ -134,7 +124,7 @@ def drop_none(value: Any) -> Any:
 
 def load(scenario: str, overrides: tuple[str, ...] = (), months: int | None = None) -> Scenario:
     """load_scenario with CLI error handling."""
-    with scenario_errors():
+    with cli_errors():
         from simulation.scenario import load_scenario
 
         return load_scenario(scenario, list(overrides), months)
@@ -142,10 +132,10 @@ def load(scenario: str, overrides: tuple[str, ...] = (), months: int | None = No
 
 def scenario_file(scenario: str) -> str:
     """The absolute path of the file a scenario name or path refers to."""
-    with scenario_errors():
-        from simulation.scenario import resolve_path
+    with cli_errors():
+        from batches.plan import scenario_file as resolved
 
-        return str(resolve_path(scenario).resolve())
+        return resolved(scenario)
 
 
 # --- options shared by commands --------------------------------------------------------------
@@ -193,10 +183,6 @@ def main() -> None:
 # --- csto run --------------------------------------------------------------------------------
 
 
-def default_out(name: str, now: dt.datetime) -> Path:
-    return Path(RUNS_DIR) / f"{name}-{now.strftime('%Y%m%d-%H%M%S')}"
-
-
 executor_option = click.option(
     "--executor",
     type=click.Choice(["local", "dask"]),
@@ -225,46 +211,33 @@ format_option = click.option(
     show_default=True,
     help="Format of the tables.",
 )
+tables_option = click.option(
+    "--tables",
+    metavar="NAME,...",
+    default=None,
+    help=f"Tables to write, of {','.join(TABLE_CHOICES)} (default: all). metrics is always "
+    "written: summary.csv and the plots are made from it.",
+)
+relations_every_option = click.option(
+    "--relations-every",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="K",
+    help="Keep relation rows only for months m with m % K == 0, and the last month.",
+)
 no_plots_option = click.option("--no-plots", is_flag=True, help="Do not draw plots/*.png.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 force_option = click.option("--force", is_flag=True, help="Replace an existing --out folder.")
 
 
-def check_executor(executor: str, scheduler: str | None) -> None:
-    if scheduler and executor != "dask":
-        raise CliError("--scheduler needs --executor dask")
-    if executor == "dask":
-        from importlib.util import find_spec
-
-        if find_spec("distributed") is None:
-            raise CliError('--executor dask needs dask.distributed: pip install "csto[dask]"')
+RESUME_FIXED = (
+    "scenario", "runs", "months", "seed", "overrides", "out", "fmt", "tables", "relations_every",
+    "force",
+)  # fmt: skip
 
 
-def open_writer(out: Path, fmt: str, force: bool):
-    from results.store import RunFolderWriter
-
-    try:
-        return RunFolderWriter(out, fmt, force=force)
-    except FileExistsError:
-        raise CliError(f"{out} already exists; choose another --out or add --force") from None
-    except OSError as error:
-        raise CliError(f"{out}: cannot create the run folder: {error.strerror}") from None
-
-
-RESUME_FIXED = ("scenario", "runs", "months", "seed", "overrides", "out", "fmt", "force")
-
-
-def resume_batch(
-    ctx: click.Context,
-    folder: Path,
-    *,
-    executor: str,
-    workers: int,
-    scheduler: str | None,
-    no_plots: bool,
-    quiet: bool,
-) -> None:
-    """Run exactly the chunks missing from `folder`, with the manifest's scenario and seed."""
+def check_resume_options(ctx: click.Context) -> None:
+    """--resume takes the batch from the folder's manifest: refuse the options that set it."""
     from click.core import ParameterSource
 
     given = [
@@ -275,60 +248,19 @@ def resume_batch(
     if given:
         options = ", ".join("SCENARIO" if n == "scenario" else n for n in given)
         raise CliError(f"--resume takes the batch from the folder's manifest; drop {options}")
-    try:
-        manifest = read_folder_manifest(folder)
-        if manifest.get("status") == "complete":
-            click.echo(f"{folder} is complete; nothing to resume")
-            return
-        with scenario_errors():
-            plan = prepare_resume(folder, manifest, executor=executor, workers=workers)
-    except RunFolderError as error:
-        raise CliError(str(error)) from None
+
+
+def run_and_print(batch: Batch, *, no_plots: bool, quiet: bool) -> None:
+    """Execute the planned batch (batches.runner.finish_batch), then print its report."""
+    from batches.runner import finish_batch
+
+    finish_batch(batch, plots=not no_plots, progress=not quiet, warn=warn_line)
     if not quiet:
+        for line in report_warnings(batch.out):
+            warn_line(line)
+        manifest = batch.manifest
         click.echo(
-            f"{manifest['scenario']}: resuming {folder}: {len(plan.missing)} of {len(plan.tasks)} "
-            f"chunks to run ({plan.missing_runs:,} runs)"
-        )
-    run_and_report(
-        folder, plan.writer, manifest, plan.scenarios, plan.months, plan.missing,
-        executor=executor, workers=workers, scheduler=scheduler, quiet=quiet, no_plots=no_plots,
-        done_parts=plan.done,
-    )  # fmt: skip
-
-
-def run_and_report(
-    out: Path,
-    writer: Any,
-    manifest: dict[str, Any],
-    scenarios: dict[Any, Any],
-    months: int,
-    tasks: list[Any],
-    *,
-    executor: str,
-    workers: int,
-    scheduler: str | None,
-    quiet: bool,
-    no_plots: bool,
-    done_parts: set[int] | None = None,
-) -> None:
-    """Run the tasks into the folder (batch errors become exit codes), then plots and report."""
-    with batch_errors():
-        execute_batch(
-            out, writer, manifest, scenarios, months, tasks, executor=executor, workers=workers,
-            scheduler=scheduler, quiet=quiet, done_parts=done_parts,
-        )  # fmt: skip
-    finish_report(out, manifest, no_plots, quiet)
-
-
-def finish_report(out: Path, manifest: dict[str, Any], no_plots: bool, quiet: bool) -> None:
-    """Draw the finished folder's plots (unless --no-plots) and print its report (unless -q)."""
-    if not no_plots:
-        from results.folder_plots import save_folder_plots
-
-        save_folder_plots(out, manifest)
-    if not quiet:
-        click.echo(
-            run_report(out, total_runs(manifest), manifest["wall_seconds"], plots=not no_plots)
+            run_report(batch.out, batch.total_runs, manifest["wall_seconds"], plots=not no_plots)
         )
 
 
@@ -340,6 +272,8 @@ def finish_report(out: Path, manifest: dict[str, Any], no_plots: bool, quiet: bo
 @set_option
 @out_option
 @format_option
+@tables_option
+@relations_every_option
 @no_plots_option
 @quiet_option
 @workers_option
@@ -364,6 +298,8 @@ def run(
     overrides: tuple[str, ...],
     out: Path | None,
     fmt: str,
+    tables: str | None,
+    relations_every: int | None,
     no_plots: bool,
     quiet: bool,
     workers: int,
@@ -374,46 +310,45 @@ def run(
 ) -> None:
     """Run SCENARIO (a shipped name or a .toml path) and write a run folder.
 
-    With --resume RUN_DIR, complete that folder instead: the scenario, seed, runs, months and
-    format come from its manifest, and the finished tables equal an uninterrupted run's.
+    With --resume RUN_DIR, complete that folder instead: the scenario, seed, runs, months,
+    format and tables come from its manifest, and the finished tables equal an uninterrupted
+    run's.
     """
-    check_executor(executor, scheduler)
-    if resume is not None:
-        resume_batch(
-            ctx,
-            resume,
-            executor=executor,
-            workers=workers,
-            scheduler=scheduler,
-            no_plots=no_plots,
-            quiet=quiet,
-        )
-        return
-    if scenario is None:
-        raise CliError("missing SCENARIO (a scenario name or .toml file), or --resume RUN_DIR")
-    created = utc_now()
-    spec = load(scenario, overrides, months)
-    path = scenario_file(scenario)
-    months = months if months is not None else spec.months
-    out = out if out is not None else default_out(spec.name, created)
+    from batches.plan import check_executor, prepare_resume, prepare_run
 
-    tasks = run_tasks(runs, seed)
-    manifest = base_manifest(
-        spec, path, seed=seed, runs=runs, months=months, workers=workers, fmt=fmt, created=created
-    )
-    manifest["executor"] = executor
-    writer = open_writer(out, fmt, force)
-
-    if not quiet:
-        where = f"dask {scheduler or 'LocalCluster'}" if executor == "dask" else "local"
-        click.echo(
-            f"{spec.name}: {runs:,} runs x {months} months from {spec.start}, seed {seed}, "
-            f"{workers} worker{'s' if workers > 1 else ''} ({where}) -> {out}"
-        )
-    run_and_report(
-        out, writer, manifest, {None: spec}, months, tasks,
-        executor=executor, workers=workers, scheduler=scheduler, quiet=quiet, no_plots=no_plots,
-    )  # fmt: skip
+    with cli_errors():
+        check_executor(executor, scheduler)
+        if resume is not None:
+            check_resume_options(ctx)
+            batch = prepare_resume(resume, executor=executor, workers=workers, scheduler=scheduler)
+            if batch is None:
+                click.echo(f"{resume} is complete; nothing to resume")
+                return
+            if not quiet:
+                click.echo(
+                    f"{batch.manifest['scenario']}: resuming {resume}: {len(batch.tasks)} of "
+                    f"{len(batch.tasks) + len(batch.done)} chunks to run "
+                    f"({batch.runs_to_run:,} runs)"
+                )
+        else:
+            if scenario is None:
+                raise CliError(
+                    "missing SCENARIO (a scenario name or .toml file), or --resume RUN_DIR"
+                )
+            batch = prepare_run(
+                scenario, runs=runs, months=months, seed=seed, overrides=overrides, out=out,
+                workers=workers, executor=executor, scheduler=scheduler, fmt=fmt, tables=tables,
+                relations_every=relations_every, force=force,
+            )  # fmt: skip
+            if not quiet:
+                spec = batch.scenarios[None]
+                where = f"dask {scheduler or 'LocalCluster'}" if executor == "dask" else "local"
+                click.echo(
+                    f"{spec.name}: {runs:,} runs x {batch.months} months from {spec.start}, "
+                    f"seed {seed}, {workers} worker{'s' if workers > 1 else ''} ({where}) "
+                    f"-> {batch.out}"
+                )
+        run_and_print(batch, no_plots=no_plots, quiet=quiet)
 
 
 # --- csto sweep ------------------------------------------------------------------------------
@@ -450,15 +385,15 @@ def run(
 @set_option
 @out_option
 @format_option
+@tables_option
+@relations_every_option
 @no_plots_option
 @quiet_option
 @workers_option
 @executor_option
 @scheduler_option
 @force_option
-@click.pass_context
 def sweep(
-    ctx: click.Context,
     target: str,
     vary: tuple[str, ...],
     design: str | None,
@@ -469,6 +404,8 @@ def sweep(
     overrides: tuple[str, ...],
     out: Path | None,
     fmt: str,
+    tables: str | None,
+    relations_every: int | None,
     no_plots: bool,
     quiet: bool,
     workers: int,
@@ -492,83 +429,25 @@ def sweep(
     One run folder: points.parquet (point and a column per varied key), and a `point` column
     in every table. Resume an interrupted sweep with `csto run --resume RUN_DIR`.
     """
-    from simulation.scenario import ScenarioError, parse_override
-    from simulation.sweep import (
-        SweepSpec,
-        design_points,
-        find_sweep_file,
-        integer_keys,
-        load_sweep_file,
-        parse_vary,
-        point_scenarios,
-        sweep_tasks,
-    )
+    from batches.plan import check_executor, prepare_sweep
 
-    check_executor(executor, scheduler)
-    created = utc_now()
-    with scenario_errors():
-        if vary:
-            spec = SweepSpec(scenario=target, vary=[parse_vary(v) for v in vary])
-        else:
-            path = find_sweep_file(target)
-            if path is None:
-                raise CliError(
-                    f"{target!r} is not a sweep file; give a scenario with --vary KEY=LO:HI[:N], "
-                    "or a sweep name or .toml file (scenarios/sweeps/)"
-                )
-            spec = load_sweep_file(path)
-        design = design or spec.design
-        points = points if points is not None else spec.points
-        if design == "grid" and points is not None:
-            raise CliError("--points is for --design lhs; a grid has N values per --vary")
-        if design == "lhs" and any(v.n is not None for v in spec.vary):
-            raise CliError("an lhs design takes KEY=LO:HI ranges without N; use --points")
-        runs = runs or spec.runs or DEFAULT_RUNS
-        seed = seed if seed is not None else (spec.seed if spec.seed is not None else DEFAULT_SEED)
-        fixed = dict(spec.overrides)
-        fixed.update(parse_override(text) for text in overrides)
-        base = load(spec.scenario, (), None) if not fixed else None
-        if base is None:
-            from simulation.scenario import load_scenario
-
-            base = load_scenario(spec.scenario, fixed, None)
-        months = months or spec.months or base.months
-        try:
-            values = design_points(
-                spec.vary, design, points, seed, integer_keys(base, spec.vary, spec.source)
+    with cli_errors():
+        check_executor(executor, scheduler)
+        batch = prepare_sweep(
+            target, vary=vary, design=design, points=points, runs=runs, months=months,
+            seed=seed, overrides=overrides, out=out, workers=workers, executor=executor,
+            scheduler=scheduler, fmt=fmt, tables=tables, relations_every=relations_every,
+            force=force,
+        )  # fmt: skip
+        if not quiet:
+            manifest = batch.manifest
+            n_points = len(manifest["sweep"]["points"])
+            click.echo(
+                f"{manifest['scenario']} sweep ({manifest['sweep']['design']}): {n_points} "
+                f"points x {manifest['runs']:,} runs = {batch.total_runs:,} replications x "
+                f"{batch.months} months, seed {manifest['seed']} -> {batch.out}"
             )
-        except ValueError as error:
-            if isinstance(error, ScenarioError):
-                raise
-            raise CliError(f"{spec.source}: {error}") from None
-        scenarios = point_scenarios(base, values, months)
-        base = point_scenarios(base, [{}], months)[0]
-    tasks = sweep_tasks(len(values), runs, seed)
-    out = out if out is not None else default_out(f"{base.name}-sweep", created)
-    manifest = base_manifest(
-        base,
-        scenario_file(spec.scenario),
-        seed=seed,
-        runs=runs,
-        months=months,
-        workers=workers,
-        fmt=fmt,
-        created=created,
-    )
-    manifest["executor"] = executor
-    manifest["total_runs"] = runs * len(values)
-    manifest["sweep"] = sweep_record(spec, design, values, scenarios)
-    writer = open_writer(out, fmt, force)
-    write_points(out, values)
-    if not quiet:
-        click.echo(
-            f"{base.name} sweep ({design}): {len(values)} points x {runs:,} runs = "
-            f"{runs * len(values):,} replications x {months} months, seed {seed} -> {out}"
-        )
-    run_and_report(
-        out, writer, manifest, dict(scenarios), months, tasks,
-        executor=executor, workers=workers, scheduler=scheduler, quiet=quiet, no_plots=no_plots,
-    )  # fmt: skip
+        run_and_print(batch, no_plots=no_plots, quiet=quiet)
 
 
 # --- csto compare / plot ------------------------------------------------------------------------
@@ -620,31 +499,19 @@ def compare(
     Give run folders (csto run), the first the reference, or one sweep folder (csto sweep),
     whose points are compared with --reference-point. Writes compare.csv (scenario, metric,
     month, mean, diff, ci_low, ci_high), outcomes.csv (scenario, outcome, probability, ci_low,
-    ci_high) and plots/, and prints both tables.
+    ci_high) and plots/, and prints both tables. What needs a table a run did not write (its
+    --tables) is left out, with a warning.
     """
-    from results.compare_folder import CompareFolderError, open_inputs, write_compare_folder
+    from batches.folders import compare_folders
+    from batches.runner import utc_now
 
-    try:
-        inputs, months = open_inputs(reference, others, reference_point, months_text)
-    except CompareFolderError as error:
-        raise CliError(str(error)) from None
-    if len(inputs.groups) < 2:
-        raise CliError("give at least two run folders, or one sweep folder with two points")
-    for warning in inputs.warnings:
-        click.echo(f"warning: {warning}", err=True)
     out = out if out is not None else Path(RUNS_DIR) / f"compare-{utc_now():%Y%m%d-%H%M%S}"
-    if out.exists() and not force:
-        raise CliError(f"{out} already exists; choose another --out or add --force")
-    table, outcomes = write_compare_folder(
-        out,
-        inputs,
-        months,
-        seed=seed,
-        reference_point=reference_point,
-        plots=not no_plots,
-        svg=svg,
-        quiet=quiet,
-    )
+    with cli_errors():
+        table, outcomes, inputs = compare_folders(
+            reference, others, months=months_text, reference_point=reference_point, seed=seed,
+            out=out, plots=not no_plots, svg=svg, force=force, progress=not quiet,
+            warn=warn_line,
+        )  # fmt: skip
     if not quiet:
         click.echo(format_compare(table, outcomes, inputs.kind, inputs.dates))
         click.echo(f"\nwritten: {out / 'compare.csv'} (every metric), {out / 'outcomes.csv'}")
@@ -663,24 +530,10 @@ def compare(
 @click.option("--svg", is_flag=True, help="Also write SVG files.")
 def plot(folder: Path, out: Path | None, svg: bool) -> None:
     """Regenerate the plots of a run, sweep or compare folder."""
-    from results.compare_folder import CompareFolderError, is_compare_folder, redraw_compare_plots
-    from results.folder_plots import save_folder_plots
-    from results.manifest import read_manifest
+    from batches.folders import plot_folder
 
-    out = out if out is not None else folder / "plots"
-    if is_compare_folder(folder):
-        try:
-            paths = redraw_compare_plots(folder, out, svg)
-        except CompareFolderError as error:
-            raise CliError(str(error)) from None
-    else:
-        try:
-            manifest = read_manifest(folder)
-        except FileNotFoundError:
-            raise CliError(f"{folder}: no manifest.json or compare.json") from None
-        if not (folder / "summary.csv").exists():
-            raise CliError(f"{folder} is unfinished (no summary.csv); csto run --resume it first")
-        paths = save_folder_plots(folder, manifest, out, svg)
+    with cli_errors():
+        paths = plot_folder(folder, out, svg, warn=warn_line)
     for path in paths:
         click.echo(str(path))
 
@@ -728,8 +581,8 @@ def show(scenario: str, overrides: tuple[str, ...], months: int | None) -> None:
 @click.argument("files", nargs=-1, required=True)
 def validate(files: tuple[str, ...]) -> None:
     """Check scenario (or sweep) FILES; exit 0 when all are valid, 2 otherwise."""
+    from batches.sweeps import check_sweep_file, is_sweep_file
     from simulation.scenario import ScenarioError, load_scenario
-    from simulation.sweep import check_sweep_file, is_sweep_file
 
     failed = 0
     for name in files:
@@ -760,15 +613,15 @@ def validate(files: tuple[str, ...]) -> None:
 def history(runs: int, seed: int, workers: int, as_json: bool) -> None:
     """The 2022 in-sample check: each 2022 event's simulated probability in its window."""
     try:
-        from simulation.history import check_history
+        from batches.history import check_history
     except ImportError as error:
-        if error.name not in ("simulation.history", None):
+        if error.name not in ("batches.history", None):
             raise
         raise CliError(
-            "the history check (simulation.history) is not available in this installation",
+            "the history check (batches.history) is not available in this installation",
             exit_code=1,
         ) from None
-    with scenario_errors():
+    with cli_errors():
         rows = check_history(runs=runs, seed=seed, workers=workers)
     if as_json:
         keys = ("event", "window", "probability", "target", "met")
@@ -807,6 +660,8 @@ def dashboard(scenario: str, host: str, port: int, runs: str, save_dir: str) -> 
     load(scenario)
     if not port_is_free(host, port):
         raise CliError(f"--port: {host}:{port} is in use; choose another with --port")
+    from batches.runner import sigterm_interrupts
+
     with sigterm_interrupts():
         try:
             code = serve(scenario, host, port, save_dir, int(runs), echo=click.echo)

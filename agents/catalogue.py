@@ -53,6 +53,7 @@ class Option:
     goldstein: np.ndarray
     spec: ActionSpec
     conflict: int = -1
+    parties: tuple[int, ...] = ()  # the disputants the option weighs against each other
 
 
 NUMERIC_FIELDS = ("goldstein", "weight", "cost", "visibility", "alignment", "relation_below")
@@ -82,6 +83,11 @@ class Menu:
     needs_membership: np.ndarray  # (K,) bool
     offends: np.ndarray  # (K,) bool: its weights <= -3 are offences the targets may answer
     names: list[str] = field(default_factory=list)
+    parties: np.ndarray | None = None  # (K, A) bool: the disputants each option weighs (stakes)
+
+    def __post_init__(self) -> None:
+        if self.parties is None:
+            self.parties = np.zeros(self.goldstein.shape[1:], dtype=bool)
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -245,7 +251,8 @@ class CatalogueBuilder:
             for side in sides:
                 other = victim if side == aggressor else aggressor
                 vector = self.vector(name, agent, side, other_side=other)
-                options.append(Option(name, side, vector, spec, conflict=number))
+                parties = (aggressor, victim)
+                options.append(Option(name, side, vector, spec, number, parties))
         return options
 
     def menu(self, agent: int, names: list[str] | tuple[str, ...]) -> Menu:
@@ -266,7 +273,7 @@ class CatalogueBuilder:
         for name in RESPONSE_ACTIONS:
             spec = self.scenario.actions.get(name) or ActionSpec(goldstein=0.0)
             vector = self.vector(name, agent, requester, other_side=aggressor)
-            options.append(Option(name, requester, vector, spec))
+            options.append(Option(name, requester, vector, spec, parties=(requester, aggressor)))
         return self._as_menu(options, agent)
 
     def _as_menu(self, options: list[Option], agent: int) -> Menu:
@@ -311,4 +318,11 @@ class CatalogueBuilder:
             needs_membership=np.array(["member" in o.spec.requires for o in options]),
             offends=np.array([o.spec.offends for o in options]),
             names=[o.action for o in options],
+            parties=self._parties(options),
         )
+
+    def _parties(self, options: list[Option]) -> np.ndarray:
+        parties = np.zeros((len(options), len(self.actor_codes)), dtype=bool)
+        for k, option in enumerate(options):
+            parties[k, list(option.parties)] = True
+        return parties

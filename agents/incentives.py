@@ -7,6 +7,7 @@ Each function returns utilities with the replication axis first. The terms and t
 - legitimacy: public lean or regime protection, weighted by regime insecurity q_i (David 1991,
   "omnibalancing": leaders align against the threat to their rule);
 - loyalty: Russia's favour, the currency of loyalty signals;
+- stakes: trade and ties with each disputant relative to the others (Aydin 2008; `agents.stakes`);
 - cost: switching posture (kappa) or the action's direct cost.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents.catalogue import Menu
+from agents.stakes import stake_utilities
 from simulation.parameters import Parameters
 from simulation.state import WorldState
 
@@ -135,6 +137,7 @@ def action_utilities(
       + beta_A sum_k rho_ik g_k/10  (affinity: helping friends, hurting foes)
       + beta_G [(1 - q_i) mu_i m_a + q_i v_a]  (legitimacy: public approval of the act's
         Moscow-ward content m_a, or visibility v_a for an insecure regime)
+      + beta_T sum_k s_ik g_k/10    (stakes: trade relative to the disputants, `agents.stakes`)
       - cost_a
     `reaction` is (eta target, eta observer, standing reaction), each (L,).
     """
@@ -153,9 +156,10 @@ def action_utilities(
     left[:, :-2] = per_actor
     left[:, -2:-1] = public
     left[:, -1:] = legitimacy * insecurity
+    stakes = dispute_stakes(params, i, menu)
     if not (menu.goldstein.shape[0] > 1 or menu.visibility.shape[0] > 1):
         right = np.vstack([menu.goldstein[0].T / 10.0, menu.alignment[0], menu.visibility[0]])
-        return left @ right - menu.cost
+        return left @ right + stakes - menu.cost
     # the menu's numbers vary by replication: one product per row
     rows, options = state.replications, len(menu)
     right = np.concatenate(
@@ -166,4 +170,14 @@ def action_utilities(
         ],
         axis=2,
     )  # (R, K, A + 2)
-    return np.einsum("rj,rkj->rk", left, right) - menu.cost
+    return np.einsum("rj,rkj->rk", left, right) + stakes - menu.cost
+
+
+def dispute_stakes(params: Parameters, i: int, menu: Menu) -> np.ndarray:
+    """(L, K) stakes term: i's trade and ties with each disputant relative to the others
+    (Aydin 2008).
+
+    Applies to the options whose menu names the disputants (`Menu.parties`): 0 for the others.
+    """
+    flows = params.trade_weight[..., i, :]
+    return stake_utilities(params.beta_trade[..., i], flows, menu.parties, menu.goldstein)

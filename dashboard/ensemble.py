@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from batches.chunks import CHUNK_SIZE, plan_chunks, run_chunk
 from results.plots import _new_figure, band_data, components_data, draw_band, draw_components
 from results.summary import event_frequencies, summary_table
 from results.tables import events_table, metrics_table
-from simulation.batch import CHUNK_SIZE, plan_chunks, run_chunk
 from simulation.record import STATUS_NAMES, RunRecord, Status
 from simulation.scenario import apply_overrides
 from simulation.schema import Scenario

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from results.layout import list_parts, parts_dir
+from results.layout import has_table, list_parts, missing_table_note, parts_dir
 from results.manifest import read_manifest
 from results.schema import POINT
 from simulation.record import METRIC_NAMES
@@ -46,11 +46,27 @@ OUTCOMES: dict[str, str] = {
     "belarus_recognises_abkhazia": "Belarus recognises Abkhazia",
     "article4_honoured_by_russia": "Article 4 honoured by Russia when invoked",
     "armenia_boycotts_or_refuses": "Armenia boycotts a summit or refuses a declaration",
+    "belarus_sides_with_azerbaijan": "Belarus sides with Azerbaijan",
 }
 """Outcome key -> its description (the `outcome` column holds the key)."""
 
 OUTCOME_ACTIONS = ("recognize_breakaway", "invoke_article4", "honour_article4")
-OUTCOME_ACTIONS += ("boycott_summit", "refuse_declaration")
+OUTCOME_ACTIONS += ("boycott_summit", "refuse_declaration", "side_with")
+
+OUTCOME_TABLES: dict[str, str] = {
+    "armenia_frozen_or_exited": "agents",
+    "belarus_recognises_abkhazia": "events",
+    "article4_honoured_by_russia": "events",
+    "armenia_boycotts_or_refuses": "events",
+}
+"""Outcome key -> the table it is counted from."""
+
+OPTIONAL_TABLES: dict[str, str] = {
+    "agents": "the member status and alignment plots and the outcome armenia_frozen_or_exited",
+    "events": "the events plot and the outcomes "
+    + ", ".join(key for key, table in OUTCOME_TABLES.items() if table == "events"),
+}
+"""The tables a comparison can do without (metrics it cannot), and what it then leaves out."""
 
 
 # --- reading part by part ----------------------------------------------------------------------
@@ -132,10 +148,27 @@ class Inputs:
     dates: list[str]
     sweep: pd.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
+    tables: frozenset[str] = frozenset(OPTIONAL_TABLES)
+    missing: list[str] = field(default_factory=list)
+    """Warning lines for the tables some folder lacks (also in `warnings`)."""
 
     @property
     def kind(self) -> str:
         return "point" if self.sweep is not None else "scenario"
+
+
+def available_tables(inputs: Inputs) -> Inputs:
+    """Set `inputs.tables` to the optional tables every compared folder holds; a warning line
+    (in `missing` and `warnings`) for each folder and table that is not there."""
+    tables = set(OPTIONAL_TABLES)
+    for folder in dict.fromkeys(g.folder for g in inputs.groups):
+        for name, needed_for in OPTIONAL_TABLES.items():
+            if not has_table(folder, name):
+                tables.discard(name)
+                inputs.missing.append(missing_table_note(folder, name, needed_for))
+    inputs.tables = frozenset(tables)
+    inputs.warnings.extend(inputs.missing)
+    return inputs
 
 
 def _dates(start: str, months: int) -> list[str]:
@@ -172,7 +205,7 @@ def open_runs(folders: Sequence[str | os.PathLike[str]]) -> Inputs:
         if seen[group.label] > 1:
             group.label = f"{group.label} #{seen[group.label]}"
     start, months = horizons.pop()
-    return Inputs(groups, months, start, _dates(start, months), None, warnings)
+    return available_tables(Inputs(groups, months, start, _dates(start, months), None, warnings))
 
 
 def open_sweep(folder: str | os.PathLike[str], reference: int = 0) -> Inputs:
@@ -193,7 +226,7 @@ def open_sweep(folder: str | os.PathLike[str], reference: int = 0) -> Inputs:
     if manifest.get("status") != "complete":
         warnings.append(f"{folder} is {manifest.get('status')}")
     start, months = manifest["start"], int(manifest["months"])
-    return Inputs(groups, months, start, _dates(start, months), points, warnings)
+    return available_tables(Inputs(groups, months, start, _dates(start, months), points, warnings))
 
 
 def short_key(key: str) -> str:
@@ -379,15 +412,19 @@ def outcome_counts(
 ) -> dict[str, tuple[int, int]]:
     """Outcome key -> (runs with the outcome, runs at risk) for one group.
 
-    events: the group's events (run, actor, action at least); armenia_out_runs: the runs in which
+    events: the group's events (run, actor, action, target); armenia_out_runs: the runs in which
     Armenia's status was frozen or exited in some month; runs: the group's number of runs.
     Article 4 is at risk in the runs where it was invoked, and counts when Russia honoured it.
     """
 
-    def runs_with(actor: str | None, actions: tuple[str, ...]) -> set[int]:
+    def runs_with(
+        actor: str | None, actions: tuple[str, ...], target: str | None = None
+    ) -> set[int]:
         mask = events["action"].isin(actions)
         if actor is not None:
             mask &= events["actor"] == actor
+        if target is not None:
+            mask &= events["target"] == target
         return set(events.loc[mask, "run"].tolist())
 
     invoked = runs_with(None, ("invoke_article4",))
@@ -400,6 +437,7 @@ def outcome_counts(
             len(runs_with("ARM", ("boycott_summit", "refuse_declaration"))),
             runs,
         ),
+        "belarus_sides_with_azerbaijan": (len(runs_with("BLR", ("side_with",), "AZE")), runs),
     }
 
 
@@ -420,7 +458,8 @@ def outcome_table(counts: dict[str, dict[str, tuple[int, int]]]) -> pd.DataFrame
                     "runs": trials,
                 }
             )
-    return pd.DataFrame(rows)
+    columns = ["group", "outcome", "probability", "ci_low", "ci_high", "runs"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 # --- agents: status over time and final alignment; events: frequencies --------------------------
@@ -461,9 +500,9 @@ def agent_stats(folder: str | os.PathLike[str], last_month: int) -> AgentStats:
 def event_stats(folder: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(counts per [point,] actor, action with count and runs_with; the outcome events)."""
     counts, outcome_rows = [], []
-    for part in table_parts(folder, "events", ["run", "actor", "action"]):
+    for part in table_parts(folder, "events", ["run", "actor", "action", "target"]):
         keys = [POINT] if POINT in part.columns else []
-        part = part.astype({"actor": str, "action": str})
+        part = part.astype({"actor": str, "action": str, "target": str})
         grouped = part.groupby([*keys, "actor", "action"])["run"]
         counts.append(pd.DataFrame({"count": grouped.size(), "runs_with": grouped.nunique()}))
         outcome_rows.append(part[part["action"].isin(OUTCOME_ACTIONS)])
@@ -532,46 +571,54 @@ def _select(df: pd.DataFrame, point: int | None) -> pd.DataFrame:
 def compare(
     inputs: Inputs, seed: int = DEFAULT_SEED, progress: Callable[[], None] | None = None
 ) -> Comparison:
-    """Read every group's tables (part by part) and compute the comparison."""
+    """Read every group's tables (part by part) and compute the comparison.
+
+    Only the tables in `inputs.tables` besides metrics are read; what needs another is left out
+    (no status, alignment or event rows, and only the outcomes of the tables present).
+    """
     from results.store import read_table
 
     tick = progress or (lambda: None)
     last = inputs.months - 1
+    use_agents, use_events = "agents" in inputs.tables, "events" in inputs.tables
     cubes, outcome_input, summaries = {}, {}, {}
     status_frames, align_rows, event_frames = [], {}, []
     folders = list(dict.fromkeys(g.folder for g in inputs.groups))
     metrics = {f: read_table(f, "metrics") for f in folders}
-    agents = {f: agent_stats(f, last) for f in folders}
+    agents = {f: agent_stats(f, last) for f in folders} if use_agents else {}
     tick()
-    events = {f: event_stats(f) for f in folders}
+    events = {f: event_stats(f) for f in folders} if use_events else {}
     summary = {f: _summary(f) for f in folders}
     tick()
     members: set[str] = set()
+    outcomes_kept = {k for k, table in OUTCOME_TABLES.items() if table in inputs.tables}
     for group in inputs.groups:
         folder, point = group.folder, group.point
         cube = metric_cube(_select(metrics[folder], point), inputs.months)
         cubes[group.label] = cube
         group.runs = cube.shape[0]
-        stats = agents[folder]
-        status_counts = _select(stats.status, point)
-        members.update(csto_members(status_counts))
-        probabilities = status_probabilities(status_counts, inputs.dates)
-        status_frames.append(probabilities.assign(group=group.label))
-        align = _select(stats.alignment, point).set_index("agent")
-        align_rows[group.label] = align["sum"] / align["count"]
-        counts, outcome_events = events[folder]
-        counts = _select(counts, point).copy()
-        counts["share_of_runs"] = counts["runs_with"] / group.runs
-        event_frames.append(counts.assign(group=group.label))
-        if POINT in outcome_events.columns and point is not None:
-            outcome_events = outcome_events[outcome_events[POINT] == point]
-        if not len(outcome_events):
-            outcome_events = pd.DataFrame(columns=["run", "actor", "action"])
-        outcome_input[group.label] = outcome_counts(
-            outcome_events,
-            stats.armenia_out.get(point, set()),
-            group.runs,
-        )
+        armenia_out: set[int] = set()
+        if use_agents:
+            stats = agents[folder]
+            armenia_out = stats.armenia_out.get(point, set())
+            status_counts = _select(stats.status, point)
+            members.update(csto_members(status_counts))
+            probabilities = status_probabilities(status_counts, inputs.dates)
+            status_frames.append(probabilities.assign(group=group.label))
+            align = _select(stats.alignment, point).set_index("agent")
+            align_rows[group.label] = align["sum"] / align["count"]
+        outcome_events = pd.DataFrame(columns=["run", "actor", "action", "target"])
+        if use_events:
+            counts, found = events[folder]
+            counts = _select(counts, point).copy()
+            counts["share_of_runs"] = counts["runs_with"] / group.runs
+            event_frames.append(counts.assign(group=group.label))
+            if POINT in found.columns and point is not None:
+                found = found[found[POINT] == point]
+            if len(found):
+                outcome_events = found
+        every = outcome_counts(outcome_events, armenia_out, group.runs)
+        outcome_input[group.label] = {k: v for k, v in every.items() if k in outcomes_kept}
         if summary[folder] is not None:
             summaries[group.label] = _select(summary[folder], point)
     tick()
@@ -579,12 +626,19 @@ def compare(
         inputs=inputs,
         differences=difference_table(cubes, inputs.dates, seed),
         outcomes=outcome_table(outcome_input),
-        status=pd.concat(status_frames, ignore_index=True),
+        status=_concat(status_frames, ["agent", "month", "date", "status", "probability"]),
         alignment=pd.DataFrame(align_rows).T.reindex(index=list(align_rows)),
-        events=pd.concat(event_frames, ignore_index=True),
+        events=_concat(event_frames, ["actor", "action", "count", "runs_with", "share_of_runs"]),
         summaries=summaries,
         members=sorted(members),
     )
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """The frames as one, or an empty frame with `columns` and `group` when there are none."""
+    if frames:
+        return pd.concat(frames, ignore_index=True)
+    return pd.DataFrame(columns=[*columns, "group"])
 
 
 def compare_csv(comparison: Comparison, months: Sequence[int]) -> pd.DataFrame:

@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -126,8 +127,13 @@ def write_compare_folder(
     return table, outcomes
 
 
-def redraw_compare_plots(folder: Path, out: Path, svg: bool) -> list[Path]:
-    """Redo the comparison recorded in `folder`'s compare.json and draw its plots into `out`."""
+def redraw_compare_plots(
+    folder: Path, out: Path, svg: bool, warn: Callable[[str], None] | None = None
+) -> list[Path]:
+    """Redo the comparison recorded in `folder`'s compare.json and draw its plots into `out`.
+
+    `warn` receives a line for each plot left out because a compared folder lacks its table.
+    """
     from results.compare_plots import comparison_figures
     from results.plots import save_figures
 
@@ -139,4 +145,6 @@ def redraw_compare_plots(folder: Path, out: Path, svg: bool) -> list[Path]:
             inputs = open_runs(record["runs"])
     except (FileNotFoundError, ValueError) as error:
         raise CompareFolderError(f"{folder}: cannot reread the compared runs: {error}") from None
+    for line in inputs.missing:
+        (warn or (lambda _: None))(line)
     return save_figures(comparison_figures(compare(inputs, record["seed"])), out, svg)

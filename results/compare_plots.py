@@ -9,7 +9,8 @@ the data.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -305,7 +306,11 @@ def draw_sweep_response(
 
 
 def comparison_figures(comparison: Comparison) -> dict[str, Figure]:
-    """Every figure of a comparison, keyed by file stem."""
+    """Every figure of a comparison, keyed by file stem.
+
+    The alignment and status figures need the agents table, the events figure the events table;
+    each is left out when a compared folder lacks its table (`Inputs.missing` says so).
+    """
     labels = comparison.labels
     shown = pick_groups(labels)
     kind = comparison.inputs.kind
@@ -322,11 +327,14 @@ def comparison_figures(comparison: Comparison) -> dict[str, Figure]:
     figures["compare_difference"] = draw_differences(
         diffs[diffs["group"].isin(shown)], reference=reference, colors_from=shown
     )
-    figures["compare_alignment"] = draw_alignment_heatmap(comparison.alignment, date=last_date)
-    status = comparison.status[comparison.status["group"].isin(shown)]
-    figures["compare_status"] = draw_status_probabilities(status_panels(status, comparison.members))
-    events = comparison.events[comparison.events["group"].isin(shown)]
-    figures["compare_events"] = draw_event_frequencies(event_shares(events))
+    if "agents" in comparison.inputs.tables:
+        figures["compare_alignment"] = draw_alignment_heatmap(comparison.alignment, date=last_date)
+        status = comparison.status[comparison.status["group"].isin(shown)]
+        panels = status_panels(status, comparison.members)
+        figures["compare_status"] = draw_status_probabilities(panels)
+    if "events" in comparison.inputs.tables:
+        events = comparison.events[comparison.events["group"].isin(shown)]
+        figures["compare_events"] = draw_event_frequencies(event_shares(events))
     if comparison.inputs.sweep is not None:
         for key in [c for c in comparison.inputs.sweep.columns if c != "point"]:
             figures[f"sweep_{key.replace('.', '_')}"] = draw_sweep_response(
@@ -335,8 +343,19 @@ def comparison_figures(comparison: Comparison) -> dict[str, Figure]:
     return figures
 
 
-def save_sweep_plots(folder: str | os.PathLike[str], out: str | os.PathLike[str], svg=False):
-    """A sweep folder's plots: the comparison of its points (point 0 the reference)."""
+def save_sweep_plots(
+    folder: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    svg: bool = False,
+    warn: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """A sweep folder's plots: the comparison of its points (point 0 the reference).
+
+    `warn` receives a line for each plot left out because its table was not written.
+    """
     from results.compare import compare, open_sweep
 
-    return save_figures(comparison_figures(compare(open_sweep(folder))), out, svg)
+    inputs = open_sweep(folder)
+    for line in inputs.missing:
+        (warn or (lambda _: None))(line)
+    return save_figures(comparison_figures(compare(inputs)), out, svg)

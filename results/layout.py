@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -61,15 +62,36 @@ def list_parts(directory: str | os.PathLike[str], fmt: str) -> dict[int, Path]:
     return dict(sorted(found.items()))
 
 
-def completed_chunks(folder: str | os.PathLike[str]) -> set[int]:
-    """Chunk indices whose part files exist for all four tables (in either format).
+def completed_chunks(
+    folder: str | os.PathLike[str], tables: Sequence[str] | None = None
+) -> set[int]:
+    """Chunk indices whose part files exist for every table written (in either format).
 
-    CSV parts are removed once assembled, so a finished CSV folder reports no chunks.
+    `tables` are the tables the folder writes (default all four). CSV parts are removed once
+    assembled, so a finished CSV folder reports no chunks.
     """
     complete: set[int] | None = None
-    for name in TABLE_NAMES:
+    for name in tables if tables is not None else TABLE_NAMES:
         chunks = {
             chunk for fmt in FORMATS for chunk in list_parts(parts_dir(folder, name, fmt), fmt)
         }
         complete = chunks if complete is None else complete & chunks
     return complete or set()
+
+
+def has_table(folder: str | os.PathLike[str], name: str) -> bool:
+    """Whether the run folder holds table `name` (Parquet, CSV, or unassembled CSV parts)."""
+    folder = Path(folder)
+    return (
+        (folder / f"{name}.parquet").exists()
+        or (folder / f"{name}.csv").is_file()
+        or parts_dir(folder, name, "csv").is_dir()
+    )
+
+
+def missing_table_note(folder: str | os.PathLike[str], name: str, needed_for: str) -> str:
+    """The warning line for a table that was not written: which, where, what is left out, why."""
+    return (
+        f"{folder} has no {name} table (it was run with --tables without {name}): "
+        f"{needed_for} left out"
+    )

@@ -118,15 +118,27 @@ def sweep_cohesion_lines(summary: pd.DataFrame) -> list[str]:
     return lines
 
 
+def report_warnings(folder: Path) -> list[str]:
+    """Warning lines for what `run_report` leaves out: the key events, without an events table."""
+    from results.layout import has_table, missing_table_note
+
+    if has_table(folder, "events"):
+        return []
+    return [missing_table_note(folder, "events", "the key events of the report")]
+
+
 def run_report(folder: Path, runs: int, seconds: float, plots: bool) -> str:
-    """The short summary printed after a run or sweep."""
+    """The short summary printed after a run or sweep (key events only if events were written)."""
+    from results.layout import has_table
+
     summary = read_summary(folder)
     lines = [f"run folder: {folder}  ({seconds:.1f} s)"]
     if "point" in summary.columns:
         lines += sweep_cohesion_lines(summary)
     else:
         lines += cohesion_lines(summary)
-    lines += event_lines(key_events(folder), runs)
+    if has_table(folder, "events"):
+        lines += event_lines(key_events(folder), runs)
     if plots:
         lines.append(f"plots: {folder / 'plots'}")
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,16 @@ def _assemble_csv(parts: list[Path], target: Path, header: str) -> None:
     atomic_write(target, write)
 
 
+def _chosen_tables(tables: Sequence[str] | None) -> tuple[str, ...]:
+    """The tables to write, in TABLE_NAMES order; metrics always (summary.csv is made from it)."""
+    if tables is None:
+        return TABLE_NAMES
+    unknown = sorted(set(tables) - set(TABLE_NAMES))
+    if unknown:
+        raise ValueError(f"unknown tables {unknown}; expected some of {list(TABLE_NAMES)}")
+    return tuple(name for name in TABLE_NAMES if name in tables or name == "metrics")
+
+
 class RunFolderWriter:
     """Writes one run folder chunk by chunk.
 
@@ -119,16 +130,27 @@ class RunFolderWriter:
         path: the folder to create; it must not exist unless `force`, which removes it first.
         fmt: "parquet" (a directory dataset per table) or "csv" (one file per table).
         force: replace an existing folder.
+        tables: the tables to write (default all four); metrics is always written.
+        relations_every: keep relation rows of the months m with m % K == 0 and the last month
+            only (None: every month).
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], fmt: Format = "parquet", *, force: bool = False
+        self,
+        path: str | os.PathLike[str],
+        fmt: Format = "parquet",
+        *,
+        force: bool = False,
+        tables: Sequence[str] | None = None,
+        relations_every: int | None = None,
     ) -> None:
         if fmt not in FORMATS:
             raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
         self.path = Path(path)
         self.fmt = fmt
         self.finished = False
+        self.tables = _chosen_tables(tables)
+        self.relations_every = relations_every
         if self.path.exists() or self.path.is_symlink():
             if not force:
                 raise FileExistsError(
@@ -136,22 +158,31 @@ class RunFolderWriter:
                 )
             _remove(self.path)
         self.path.mkdir(parents=True)
-        for name in TABLE_NAMES:
+        for name in self.tables:
             parts_dir(self.path, name, fmt).mkdir(parents=True)
 
     @classmethod
-    def reopen(cls, path: str | os.PathLike[str], fmt: Format) -> RunFolderWriter:
+    def reopen(
+        cls,
+        path: str | os.PathLike[str],
+        fmt: Format,
+        *,
+        tables: Sequence[str] | None = None,
+        relations_every: int | None = None,
+    ) -> RunFolderWriter:
         """A writer adding chunks to the existing, unfinished run folder `path` (to resume it).
 
-        Hidden temporaries left by a killed writer are removed; finished parts are kept.
+        `tables` and `relations_every` must be those the folder was started with. Hidden
+        temporaries left by a killed writer are removed; finished parts are kept.
         """
         if fmt not in FORMATS:
             raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
         self = cls.__new__(cls)
         self.path, self.fmt, self.finished = Path(path), fmt, False
+        self.tables, self.relations_every = _chosen_tables(tables), relations_every
         if not self.path.is_dir():
             raise FileNotFoundError(f"no run folder {self.path}")
-        for name in TABLE_NAMES:
+        for name in self.tables:
             directory = parts_dir(self.path, name, fmt)
             directory.mkdir(parents=True, exist_ok=True)
             for entry in directory.glob(".*.tmp"):
@@ -159,10 +190,10 @@ class RunFolderWriter:
         return self
 
     def write_chunk(self, chunk_index: int, record: RunRecord, point: int | None = None) -> None:
-        """Write the four tables of `record` as part `chunk_index` of each table, atomically."""
+        """Write the chosen tables of `record` as part `chunk_index` of each table, atomically."""
         if self.finished:
             raise RuntimeError(f"run folder {self.path} is already finished")
-        for name, table in all_tables(record, point).items():
+        for name, table in all_tables(record, point, self.tables, self.relations_every).items():
             path = part_path(self.path, name, self.fmt, chunk_index)
             atomic_write(path, partial(_WRITERS[self.fmt], table))
 
@@ -182,8 +213,8 @@ class RunFolderWriter:
         return self.path
 
     def _assemble_csv_tables(self) -> None:
-        """Turn the CSV parts of every table into one `name.csv`, then drop the parts."""
-        for name in TABLE_NAMES:
+        """Turn the CSV parts of every table written into one `name.csv`, then drop the parts."""
+        for name in self.tables:
             parts = list(list_parts(parts_dir(self.path, name, "csv"), "csv").values())
             header = ",".join(f'"{col}"' for col in schema(name))
             _assemble_csv(parts, self.path / f"{name}.csv", header)
@@ -240,7 +271,10 @@ def _read_raw(folder: Path, name: str) -> pd.DataFrame:
         return _read_csv(folder / f"{name}.csv", name)
     if parts_dir(folder, name, "csv").is_dir():
         return _read_csv_parts(parts_dir(folder, name, "csv"), name)
-    raise FileNotFoundError(f"no table {name!r} in {folder} (neither .parquet nor .csv)")
+    raise FileNotFoundError(
+        f"no table {name!r} in {folder} (neither .parquet nor .csv; "
+        "a run with --tables writes only the tables it names)"
+    )
 
 
 def read_table(folder: str | os.PathLike[str], name: str) -> pd.DataFrame:

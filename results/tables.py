@@ -8,7 +8,7 @@ The columns and dtypes are those of `results.schema`.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -112,18 +112,40 @@ def agents_table(record: RunRecord, point: int | None = None) -> pd.DataFrame:
     return _finish(columns, "agents", point)
 
 
-def relations_table(record: RunRecord, point: int | None = None) -> pd.DataFrame:
-    """One row per run × month × ordered pair of distinct actors: source's warmth to target."""
+def relation_months(months: int, every: int | None) -> np.ndarray:
+    """The months kept in the relations table: m with m % every == 0, and the last month.
+
+    None (or 1) keeps every month.
+    """
+    if every is not None and every < 1:
+        raise ValueError(f"every must be >= 1, got {every}")
+    index = np.arange(months, dtype=MONTH_DTYPE)
+    if every is None or every == 1 or months == 0:
+        return index
+    return index[(index % every == 0) | (index == months - 1)]
+
+
+def relations_table(
+    record: RunRecord, point: int | None = None, every: int | None = None
+) -> pd.DataFrame:
+    """One row per run × month × ordered pair of distinct actors: source's warmth to target.
+
+    With `every` K, only the months m with m % K == 0 and the last month are kept.
+    """
     n_actors = len(record.actor_codes)
     shape = (record.replications, record.months, n_actors, n_actors)
     relations = _require_shape("relations", record.relations, shape)
     sources, targets = np.nonzero(~np.eye(n_actors, dtype=bool))
     n_pairs = sources.size
-    cells = shape[0] * shape[1]
+    kept = relation_months(record.months, every)
+    if len(kept) != record.months:
+        relations = relations[:, kept]
+    cells = shape[0] * len(kept)
+    runs = np.arange(record.replications, dtype=RUN_DTYPE) + RUN_DTYPE.type(record.run_offset)
     return _finish(
         {
-            "run": _runs(record, record.months * n_pairs),
-            "month": _months(record, n_pairs),
+            "run": np.repeat(runs, len(kept) * n_pairs),
+            "month": np.tile(np.repeat(kept, n_pairs), record.replications),
             "source": code_labels(np.tile(sources, cells), record.actor_codes),
             "target": code_labels(np.tile(targets, cells), record.actor_codes),
             "relation": relations[:, :, sources, targets].astype(np.float32).reshape(-1),
@@ -185,6 +207,20 @@ TABLE_FUNCTIONS: dict[str, TableFunction] = {
 """Table name -> the function building it, in the order of `schema.TABLE_NAMES`."""
 
 
-def all_tables(record: RunRecord, point: int | None = None) -> dict[str, pd.DataFrame]:
-    """The four tables of `record`, keyed by table name."""
-    return {name: build(record, point) for name, build in TABLE_FUNCTIONS.items()}
+def all_tables(
+    record: RunRecord,
+    point: int | None = None,
+    tables: Sequence[str] | None = None,
+    relations_every: int | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The tables of `record` (default all four; else those in `tables`), keyed by table name.
+
+    `relations_every` thins the relations table (see `relations_table`).
+    """
+    chosen = TABLE_FUNCTIONS if tables is None else [n for n in TABLE_FUNCTIONS if n in tables]
+    return {
+        name: relations_table(record, point, relations_every)
+        if name == "relations"
+        else TABLE_FUNCTIONS[name](record, point)
+        for name in chosen
+    }

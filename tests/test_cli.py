@@ -20,10 +20,10 @@ import pytest
 from conftest import QUICK_MONTHS, QUICK_RUNS, assert_clean_error, invoke
 from helpers import INTERFACE_COLUMNS
 
-import cli as cli_module
+from batches.chunks import CHUNK_SIZE
+from batches.runner import progress_bar
 from cli import DEFAULT_SEED
 from results.store import read_table
-from simulation.batch import CHUNK_SIZE
 from simulation.scenario import available_scenarios, load_scenario, resolved_dict, scenario_hash
 from simulation.schema import ACTION_NAMES
 
@@ -190,7 +190,7 @@ def test_set_changes_the_resolved_scenario(plotted_run, tmp_path):
 
 
 def test_workers_give_identical_tables(tmp_path, monkeypatch):
-    monkeypatch.setattr("simulation.executors.SERIAL_BELOW", 0)  # use the pool on a small batch
+    monkeypatch.setattr("batches.executors.SERIAL_BELOW", 0)  # use the pool on a small batch
     runs = 2 * CHUNK_SIZE + 100  # three chunks
     folders = {}
     for workers in (1, 2):
@@ -241,7 +241,7 @@ def test_existing_out_is_an_error_unless_force(cli, workdir):
 
 def _interrupting_iter_results(how: str):
     """An executors.iter_results that finishes the first chunk, then is interrupted."""
-    from simulation.executors import run_task
+    from batches.executors import run_task
 
     def fake(scenarios, months, tasks, **options):
         first = tasks[0]
@@ -258,7 +258,7 @@ def _interrupting_iter_results(how: str):
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 def test_interrupt_leaves_a_partial_folder(cli, workdir, monkeypatch, how):
-    monkeypatch.setattr("simulation.executors.iter_results", _interrupting_iter_results(how))
+    monkeypatch.setattr("batches.executors.iter_results", _interrupting_iter_results(how))
     handler = signal.getsignal(signal.SIGTERM)
     result = cli(
         "run", "baseline", "--runs", CHUNK_SIZE + 3, "--months", QUICK_MONTHS, "--out", "p"
@@ -278,13 +278,13 @@ def test_interrupt_leaves_a_partial_folder(cli, workdir, monkeypatch, how):
 
 def test_progress_bar_only_on_a_terminal(monkeypatch):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
-    with cli_module.progress_bar(10, quiet=False) as bar:
+    with progress_bar(10, quiet=False) as bar:
         assert not bar.disable
         assert bar.unit == "runs"
-    with cli_module.progress_bar(10, quiet=True) as bar:
+    with progress_bar(10, quiet=True) as bar:
         assert bar.disable
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
-    with cli_module.progress_bar(10, quiet=False) as bar:
+    with progress_bar(10, quiet=False) as bar:
         assert bar.disable
 
 
@@ -349,7 +349,7 @@ def test_validate_reports_each_bad_file(cli, write_scenario):
 
 
 def test_validate_checks_sweep_files_and_every_point(cli, tmp_path):
-    from simulation.sweep import available_sweeps
+    from batches.sweeps import available_sweeps
 
     shipped = [str(p) for p in available_sweeps().values()]
     result = cli("validate", *shipped)
@@ -404,9 +404,9 @@ def fake_history(monkeypatch):
         calls.append({"runs": runs, "seed": seed, "workers": workers})
         return [dict(row) for row in HISTORY_ROWS]
 
-    module = types.ModuleType("simulation.history")
+    module = types.ModuleType("batches.history")
     module.check_history = check_history
-    monkeypatch.setitem(sys.modules, "simulation.history", module)
+    monkeypatch.setitem(sys.modules, "batches.history", module)
     return calls
 
 
@@ -435,8 +435,8 @@ def test_history_json(cli, fake_history):
 
 
 def test_history_without_its_module(cli, monkeypatch):
-    monkeypatch.setitem(sys.modules, "simulation.history", None)
+    monkeypatch.setitem(sys.modules, "batches.history", None)
     result = cli("history", "--runs", 1)
     assert result.exit_code != 0
-    assert "simulation.history" in result.stderr
+    assert "batches.history" in result.stderr
     assert "Traceback" not in result.output

@@ -96,16 +96,21 @@ def test_wilson_interval():
 def test_outcomes_on_known_events():
     events = pd.DataFrame(
         [
-            (0, "ARM", "invoke_article4"),
-            (0, "RUS", "honour_article4"),
-            (1, "ARM", "invoke_article4"),
-            (1, "BLR", "honour_article4"),  # Belarus, not Russia
-            (2, "BLR", "recognize_breakaway"),
-            (3, "ARM", "boycott_summit"),
-            (3, "ARM", "refuse_declaration"),
-            (4, "RUS", "honour_article4"),  # honoured without an invocation: not at risk
+            (0, "ARM", "invoke_article4", ""),
+            (0, "RUS", "honour_article4", "ARM"),
+            (1, "ARM", "invoke_article4", ""),
+            (1, "BLR", "honour_article4", "ARM"),  # Belarus, not Russia
+            (2, "BLR", "recognize_breakaway", "RUS"),
+            (3, "ARM", "boycott_summit", ""),
+            (3, "ARM", "refuse_declaration", ""),
+            (4, "RUS", "honour_article4", "ARM"),  # honoured without an invocation: not at risk
+            (5, "BLR", "side_with", "AZE"),
+            (5, "BLR", "side_with", "AZE"),  # twice in one run: one run
+            (6, "BLR", "side_with", "ARM"),  # the other side
+            (7, "GEO", "side_with", "AZE"),  # not Belarus
+            (8, "BLR", "side_with", "AZE"),
         ],
-        columns=["run", "actor", "action"],
+        columns=["run", "actor", "action", "target"],
     )
     counts = outcome_counts(events, armenia_out_runs={1, 3}, runs=10)
     assert counts == {
@@ -113,6 +118,7 @@ def test_outcomes_on_known_events():
         "belarus_recognises_abkhazia": (1, 10),
         "article4_honoured_by_russia": (1, 2),
         "armenia_boycotts_or_refuses": (1, 10),
+        "belarus_sides_with_azerbaijan": (2, 10),
     }
     table = outcome_table({"s": counts}).set_index("outcome")
     assert table.loc["article4_honoured_by_russia", "probability"] == 0.5

@@ -128,7 +128,7 @@ def test_ensemble_applies_overrides_and_horizon(ensemble):
 
 
 def test_ensemble_matches_the_batch_runner(history):
-    from simulation.batch import plan_chunks, run_chunk
+    from batches.chunks import plan_chunks, run_chunk
 
     ours = run_ensemble(history, {}, runs=RUNS, months=MONTHS, seed=5)
     (chunk,) = plan_chunks(RUNS, 5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import assert_records_equal, records_differ
 
-from simulation.batch import chunk_seed, iter_records, plan_chunks, run_chunk
+from batches.chunks import chunk_seed, iter_records, plan_chunks, run_chunk
 from simulation.calendar import month_index
 from simulation.model import CSTOModel
 from simulation.record import RunRecord

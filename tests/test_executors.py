@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from conftest import invoke
 
+from batches.chunks import CHUNK_SIZE, plan_chunks, run_chunk
+from batches.executors import Failure, Task, iter_results, too_small_for_processes
 from results.store import read_table
-from simulation.batch import CHUNK_SIZE, plan_chunks, run_chunk
-from simulation.executors import Failure, Task, iter_results, too_small_for_processes
 from simulation.scenario import load_scenario
 
 TABLES = ("metrics", "agents", "relations", "events")
@@ -36,7 +36,7 @@ def run_folder(folder: Path, *options: object):
 
 def test_every_executor_gives_identical_tables(tmp_path, monkeypatch):
     pytest.importorskip("distributed")
-    monkeypatch.setattr("simulation.executors.SERIAL_BELOW", 0)  # use the pool on a small batch
+    monkeypatch.setattr("batches.executors.SERIAL_BELOW", 0)  # use the pool on a small batch
     setups = {
         "serial": ("--workers", 1),
         "local2": ("--workers", 2),
@@ -76,7 +76,7 @@ def test_a_failing_chunk_does_not_stop_the_others():
 
 
 def test_failed_chunk_is_recorded_and_resume_completes_it(tmp_path, monkeypatch):
-    monkeypatch.setattr("simulation.batch.run_chunk", fail_on_chunk_one)
+    monkeypatch.setattr("batches.chunks.run_chunk", fail_on_chunk_one)
     folder = tmp_path / "failed"
     result = run_folder(folder)
     assert result.exit_code == 1, (result.output, result.exception)
@@ -123,3 +123,22 @@ def test_a_small_batch_runs_serially_and_a_large_one_in_the_pool():
     large = [Task(c.index, c) for c in plan_chunks(20 * CHUNK_SIZE, 5)]
     assert too_small_for_processes(small, 36)
     assert not too_small_for_processes(large, 36)
+
+
+def _recording_runner(scenario, months, chunk, varying=None):
+    """A runner that returns what it was handed instead of a record."""
+    return {"chunk": chunk.index, "varying": varying}
+
+
+def test_a_task_carries_an_optional_payload_for_its_model():
+    import numpy as np
+
+    chunk = plan_chunks(3, 5)[0]
+    values = {"world.overstretch": np.array([0.1, 0.2, 0.3])}
+    plain, carried = Task(0, chunk), Task(0, chunk, varying=values)
+    assert plain == carried  # the payload is not part of a task's identity
+    scenario = load_scenario("baseline", months=MONTHS)
+    ((_, without),) = iter_results({None: scenario}, MONTHS, [plain], runner=_recording_runner)
+    ((_, with_it),) = iter_results({None: scenario}, MONTHS, [carried], runner=_recording_runner)
+    assert without == {"chunk": 0, "varying": None}
+    assert with_it["varying"] is values

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from conftest import invoke
 
+from batches.chunks import CHUNK_SIZE
 from results.store import completed_chunks, read_table
-from simulation.batch import CHUNK_SIZE
 
 TABLES = ("metrics", "agents", "relations", "events")
 CHUNKS = 6
@@ -81,14 +81,14 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
 
 def test_resume_a_partial_csv_folder(tmp_path, monkeypatch):
     """CSV parts stay in .parts/ until the end, so an unfinished CSV folder resumes too."""
-    from simulation.batch import run_chunk
+    from batches.chunks import run_chunk
 
     def fail_chunk_2(scenario, months, chunk):
         if chunk.index == 2:
             raise RuntimeError("injected")
         return run_chunk(scenario, months, chunk)
 
-    monkeypatch.setattr("simulation.batch.run_chunk", fail_chunk_2)
+    monkeypatch.setattr("batches.chunks.run_chunk", fail_chunk_2)
     runs = 2 * CHUNK_SIZE + 200  # three chunks
     args = ["run", "baseline", "--runs", runs, "--months", 2, "--format", "csv", "-q"]
     assert invoke(*args, "--no-plots", "--out", tmp_path / "c").exit_code == 1
@@ -130,7 +130,7 @@ def test_resume_of_a_complete_folder_changes_nothing(tmp_path):
 
 def _interrupted_after_first_chunk(how: str):
     """An iter_results that finishes the first task, then is interrupted by Ctrl-C or SIGTERM."""
-    from simulation.executors import run_task
+    from batches.executors import run_task
 
     def fake(scenarios, months, tasks, **options):
         yield tasks[0], run_task(scenarios[tasks[0].point], months, tasks[0])
@@ -143,7 +143,7 @@ def _interrupted_after_first_chunk(how: str):
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 def test_interrupt_leaves_a_partial_folder_that_resumes(tmp_path, monkeypatch, how):
-    monkeypatch.setattr("simulation.executors.iter_results", _interrupted_after_first_chunk(how))
+    monkeypatch.setattr("batches.executors.iter_results", _interrupted_after_first_chunk(how))
     handler = signal.getsignal(signal.SIGTERM)
     folder = tmp_path / "p"
     args = ["run", "baseline", "--runs", CHUNK_SIZE + 3, "--months", 2, "--no-plots", "--seed", 9]
@@ -159,3 +159,30 @@ def test_interrupt_leaves_a_partial_folder_that_resumes(tmp_path, monkeypatch, h
     pd.testing.assert_frame_equal(
         read_table(folder, "agents"), read_table(tmp_path / "w", "agents")
     )
+
+
+def test_resume_keeps_the_tables_chosen(tmp_path, monkeypatch):
+    """A run with --tables and --relations-every resumes with the same choice (its manifest)."""
+    monkeypatch.setattr("batches.executors.iter_results", _interrupted_after_first_chunk("ctrl-c"))
+    folder = tmp_path / "p"
+    args = [
+        "run", "baseline", "--runs", CHUNK_SIZE + 3, "--months", 3, "--seed", 9, "-q",
+        "--no-plots", "--format", "csv", "--tables", "relations", "--relations-every", 2,
+    ]  # fmt: skip
+    assert invoke(*args, "--out", folder).exit_code == 130
+    assert completed_chunks(folder, ["metrics", "relations"]) == {0}
+    monkeypatch.undo()
+    result = invoke("run", "--resume", folder, "-q", "--no-plots")
+    assert result.exit_code == 0, (result.output, result.exception)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert (manifest["tables"], manifest["relations_every"]) == (["metrics", "relations"], 2)
+    assert sorted(p.name for p in folder.glob("*.csv")) == [
+        "metrics.csv", "relations.csv", "summary.csv",
+    ]  # fmt: skip
+    assert invoke(*args, "--out", tmp_path / "w").exit_code == 0
+    for table in ("metrics", "relations"):
+        pd.testing.assert_frame_equal(read_table(folder, table), read_table(tmp_path / "w", table))
+    assert sorted(read_table(folder, "relations")["month"].unique()) == [0, 2]
+    refused = invoke("run", "--resume", folder, "--tables", "metrics")
+    assert refused.exit_code == 2 and "drop tables" in refused.stderr

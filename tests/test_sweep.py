@@ -9,10 +9,8 @@ import pandas as pd
 import pytest
 from conftest import invoke
 
-from results.store import read_table
-from simulation.batch import chunk_seed
-from simulation.scenario import ScenarioError, load_scenario
-from simulation.sweep import (
+from batches.chunks import chunk_seed
+from batches.sweeps import (
     Vary,
     design_points,
     integer_keys,
@@ -22,6 +20,8 @@ from simulation.sweep import (
     sweep_seed,
     sweep_tasks,
 )
+from results.store import read_table
+from simulation.scenario import ScenarioError, load_scenario
 
 
 def test_parse_vary():
@@ -75,7 +75,7 @@ def test_every_point_is_validated():
 
 
 def test_shipped_sweep_files_load():
-    from simulation.sweep import available_sweeps
+    from batches.sweeps import available_sweeps
 
     sweeps = available_sweeps()
     assert "overstretch" in sweeps

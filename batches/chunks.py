@@ -8,9 +8,10 @@ the number of runs and CHUNK_SIZE, never on the workers or on which finishes fir
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -49,12 +50,27 @@ def plan_chunks(runs: int, seed: int, chunk_size: int = CHUNK_SIZE) -> list[Chun
     ]
 
 
-def run_chunk(scenario: Scenario, months: int, chunk: Chunk) -> RunRecord:
-    """Run one chunk to the horizon and return its record (runs numbered from chunk.offset)."""
+def run_chunk(
+    scenario: Scenario,
+    months: int,
+    chunk: Chunk,
+    varying: Mapping[str, np.ndarray] | None = None,
+) -> RunRecord:
+    """Run one chunk to the horizon and return its record (runs numbered from chunk.offset).
+
+    `varying` (per-replication parameter values, one per replication of the chunk) is handed to
+    the model as `CSTOModel(..., varying=...)`; None builds the model exactly as before.
+    """
     from simulation.model import CSTOModel
 
+    extra: dict[str, Any] = {} if varying is None else {"varying": dict(varying)}
     model = CSTOModel(
-        scenario, replications=chunk.size, rng=chunk.seed, months=months, run_offset=chunk.offset
+        scenario,
+        replications=chunk.size,
+        rng=chunk.seed,
+        months=months,
+        run_offset=chunk.offset,
+        **extra,
     )
     return model.run()
 

@@ -1,22 +1,20 @@
-"""Executing a batch (a run, or a sweep's points x chunks) into a run folder.
+"""Executing a planned batch (a run, a sweep's points x chunks, or a resumption) into its folder.
 
-This module owns what happens between a planned batch and a finished folder:
+This module owns what happens between a planned `Batch` and a finished folder:
 
-* the manifest: `base_manifest` (what is run, with which versions) and `sweep_record` (a sweep's
-  design and points), and `points.parquet` (`write_points`);
-* planning: the tasks of a run (`run_tasks`) or of the batch a manifest describes
-  (`manifest_tasks`);
+* the manifest: `base_manifest` (what is run, with which versions and which tables) and
+  `sweep_record` (a sweep's design and points), and `points.parquet` (`write_points`);
+* the tasks of a run (`run_tasks`) or of the batch a manifest describes (`manifest_tasks`);
 * the executor loop (`execute_batch`): every finished chunk is written at once and the manifest
   kept current; a failing chunk is recorded in the manifest and `failures.json` while the others
   go on; Ctrl-C or SIGTERM leave a `partial` manifest;
-* resuming a partial folder (`prepare_resume`): exactly the chunks it is missing.
+* the plots of the finished folder (`finish_batch`).
 
-It knows nothing of the command line: what the caller must report is raised as an exception
-carrying the facts (`RunFolderError`, `BatchInterruptedError`, `ChunksFailedError`,
-`ExecutorError`); the command line words them and picks the exit code. The command line imports
-this module at start-up, so only the standard library is imported at the top; the model, the
-executors and the result store are imported by the functions that use them (which also lets
-tests patch `simulation.executors.iter_results` and `simulation.batch.run_chunk`).
+Planning a batch (loading scenarios, opening the folder, resuming) is `batches.plan`. What the
+caller must report is raised as an exception of `batches.errors` carrying the facts. Only the
+standard library is imported at the top; the model, the executors and the result store are
+imported by the functions that use them (which also lets tests patch
+`batches.executors.iter_results` and `batches.chunks.run_chunk`).
 """
 
 from __future__ import annotations
@@ -28,43 +26,21 @@ import shlex
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from batches.errors import BatchInterruptedError, ChunksFailedError, ExecutorError
+
 if TYPE_CHECKING:
-    from simulation.executors import Task
+    from batches.executors import Task
+    from batches.sweeps import SweepSpec
     from simulation.schema import Scenario
-    from simulation.sweep import SweepSpec
 
 FAILURES_NAME = "failures.json"
 POINTS_NAME = "points.parquet"
-
-
-class RunFolderError(Exception):
-    """A run folder cannot be resumed (no or unreadable manifest, scenario hash mismatch)."""
-
-
-class ExecutorError(Exception):
-    """The executor itself failed (a Dask cluster unreachable or lost); the folder is partial."""
-
-
-class BatchInterruptedError(Exception):
-    """Ctrl-C or SIGTERM stopped the batch; the folder is partial with `runs_completed` runs."""
-
-    def __init__(self, out: Path, runs_completed: int, total: int):
-        super().__init__(f"interrupted after {runs_completed} of {total} runs")
-        self.out, self.runs_completed, self.total = out, runs_completed, total
-
-
-class ChunksFailedError(Exception):
-    """Some chunks failed (listed in `failures`, also in failures.json); the folder is partial."""
-
-    def __init__(self, out: Path, failures: list[dict[str, Any]], tasks: int):
-        super().__init__(f"{len(failures)} of {tasks} chunks failed")
-        self.out, self.failures, self.tasks = out, failures, tasks
 
 
 def utc_now() -> dt.datetime:
@@ -131,9 +107,16 @@ def base_manifest(
     workers: int,
     fmt: str,
     created: dt.datetime,
+    tables: tuple[str, ...] | list[str] | None = None,
+    relations_every: int | None = None,
 ) -> dict[str, Any]:
-    """The manifest of a new batch, `partial` until `execute_batch` completes it."""
-    from simulation.batch import CHUNK_SIZE
+    """The manifest of a new batch, `partial` until `execute_batch` completes it.
+
+    `tables` are the tables written (default all four) and `relations_every` the month step of
+    the relations table (None: every month); resuming the folder keeps both.
+    """
+    from batches.chunks import CHUNK_SIZE
+    from results.schema import TABLE_NAMES
     from simulation.scenario import resolved_dict, scenario_hash
 
     return {
@@ -148,6 +131,8 @@ def base_manifest(
         "chunk_size": CHUNK_SIZE,
         "workers": workers,
         "format": fmt,
+        "tables": list(tables) if tables is not None else list(TABLE_NAMES),
+        "relations_every": relations_every,
         "package_version": package_version("csto"),
         "python_version": platform.python_version(),
         "mesa_version": package_version("mesa"),
@@ -181,8 +166,8 @@ def write_points(out: Path, values: list[dict[str, Any]]) -> None:
     """Write a sweep folder's points.parquet (point and a column per varied key), atomically."""
     from functools import partial
 
+    from batches.sweeps import points_frame
     from results.atomic import atomic_write
-    from simulation.sweep import points_frame
 
     frame = points_frame(values)
     atomic_write(out / POINTS_NAME, partial(frame.to_parquet, index=False))
@@ -190,18 +175,18 @@ def write_points(out: Path, values: list[dict[str, Any]]) -> None:
 
 def run_tasks(runs: int, seed: int) -> list[Task]:
     """The tasks of a run: its chunks, each written as the part of the same index."""
-    from simulation.batch import plan_chunks
-    from simulation.executors import Task
+    from batches.chunks import plan_chunks
+    from batches.executors import Task
 
     return [Task(chunk.index, chunk) for chunk in plan_chunks(runs, seed)]
 
 
 def manifest_tasks(manifest: dict[str, Any]) -> list[Any]:
     """Every task of the batch a manifest describes (a run, or a sweep's points × chunks)."""
-    from simulation.executors import Task
+    from batches.executors import Task
 
     if manifest.get("sweep"):
-        from simulation.sweep import sweep_tasks
+        from batches.sweeps import sweep_tasks
 
         return sweep_tasks(
             len(manifest["sweep"]["points"]),
@@ -209,7 +194,7 @@ def manifest_tasks(manifest: dict[str, Any]) -> list[Any]:
             manifest["seed"],
             manifest["chunk_size"],
         )
-    from simulation.batch import plan_chunks
+    from batches.chunks import plan_chunks
 
     chunks = plan_chunks(manifest["runs"], manifest["seed"], manifest["chunk_size"])
     return [Task(chunk.index, chunk) for chunk in chunks]
@@ -223,45 +208,52 @@ def total_runs(manifest: dict[str, Any]) -> int:
 # --- execution ----------------------------------------------------------------------------------
 
 
-def failure_lines(failures: list[dict[str, Any]]) -> list[str]:
-    """One indented line per failed chunk: which runs and seed, and the error."""
-    lines = []
-    for failure in failures:
-        where = f"point {failure['point']} " if failure.get("point") is not None else ""
-        lines.append(
-            f"  {where}chunk {failure['chunk']} (part {failure['part']}, runs "
-            f"{failure['offset']}-{failure['offset'] + failure['size'] - 1}, seed "
-            f"{failure['seed']}): {failure['error']}"
-        )
-    return lines
+@dataclass
+class Batch:
+    """A planned batch: the folder it writes, its manifest and scenarios, the tasks to run.
+
+    `scenarios` maps a task's `point` (None for a run) to its scenario; `tasks` are the tasks
+    still to run (all of them for a new batch, the missing ones when resuming); `done` the parts
+    already in the folder.
+    """
+
+    out: Path
+    writer: Any
+    manifest: dict[str, Any]
+    scenarios: dict[int | None, Scenario]
+    months: int
+    tasks: list[Task]
+    executor: str = "local"
+    workers: int = 1
+    scheduler: str | None = None
+    done: set[int] = field(default_factory=set)
+
+    @property
+    def runs_to_run(self) -> int:
+        """Replications of the tasks still to run."""
+        return sum(task.chunk.size for task in self.tasks)
+
+    @property
+    def total_runs(self) -> int:
+        """Replications of the whole batch (runs, times the points of a sweep)."""
+        return total_runs(self.manifest)
 
 
-def execute_batch(
-    out: Path,
-    writer: Any,
-    manifest: dict[str, Any],
-    scenarios: dict[int | None, Scenario],
-    months: int,
-    tasks: list[Any],
-    *,
-    executor: str,
-    workers: int,
-    scheduler: str | None,
-    quiet: bool,
-    done_parts: set[int] | None = None,
-) -> None:
-    """Run `tasks` into `writer`, keep the manifest current, and finish or report the folder.
+def execute_batch(batch: Batch, *, progress: bool = False) -> None:
+    """Run the batch's tasks into its folder, keep the manifest current, and finish the folder.
 
     Every finished chunk is written at once. A failing chunk is recorded (manifest and
     failures.json) while the others go on; then `ChunksFailedError` lists the failures. Ctrl-C or
     SIGTERM leave a `partial` manifest and raise `BatchInterruptedError`; an OSError of the Dask
-    executor raises `ExecutorError`. Either way resuming the folder completes it.
+    executor raises `ExecutorError`. Either way resuming the folder completes it. `progress`
+    shows a bar on stderr when it is a terminal.
     """
+    from batches.executors import Failure, iter_results
     from results.store import write_manifest
-    from simulation.executors import Failure, iter_results
 
+    out, manifest, writer = batch.out, batch.manifest, batch.writer
     sizes = {task.part: task.chunk.size for task in manifest_tasks(manifest)}
-    done: set[int] = set(done_parts or ())
+    done: set[int] = set(batch.done)
     failures: list[dict[str, Any]] = []
     started = time.perf_counter()
     previous_seconds = float(manifest.get("wall_seconds") or 0.0)
@@ -278,15 +270,15 @@ def execute_batch(
     write_manifest(out, finish_manifest("partial"))
     (out / FAILURES_NAME).unlink(missing_ok=True)
     try:
-        with sigterm_interrupts(), progress_bar(total, quiet) as bar:
+        with sigterm_interrupts(), progress_bar(total, not progress) as bar:
             bar.update(sum(sizes[part] for part in done))
             for task, result in iter_results(
-                scenarios,
-                months,
-                tasks,
-                executor=executor,
-                workers=workers,
-                scheduler=scheduler,
+                batch.scenarios,
+                batch.months,
+                batch.tasks,
+                executor=batch.executor,
+                workers=batch.workers,
+                scheduler=batch.scheduler,
             ):
                 if isinstance(result, Failure):
                     failures.append(result.as_dict())
@@ -298,7 +290,7 @@ def execute_batch(
         write_manifest(out, finish_manifest("partial"))
         raise BatchInterruptedError(out, manifest["runs_completed"], total) from None
     except OSError as error:
-        if executor != "dask":
+        if batch.executor != "dask":
             raise
         manifest["error"] = f"{type(error).__name__}: {error}"
         write_manifest(out, finish_manifest("partial"))
@@ -314,33 +306,33 @@ def execute_batch(
         write_manifest(out, finish_manifest("partial"))
         text = json.dumps(failures, indent=2, ensure_ascii=False) + "\n"
         atomic_write_text(out / FAILURES_NAME, text)
-        raise ChunksFailedError(out, failures, len(tasks))
+        raise ChunksFailedError(out, failures, len(batch.tasks))
     manifest.pop("error", None)
     writer.finish(finish_manifest("complete"))
 
 
-# --- resume -------------------------------------------------------------------------------------
+def finish_batch(
+    batch: Batch,
+    *,
+    plots: bool = True,
+    progress: bool = False,
+    warn: Callable[[str], None] | None = None,
+) -> Path:
+    """Execute the batch (`execute_batch`), then draw the finished folder's plots; its path.
 
+    `warn` receives a line for each plot left out because a table it needs was not written.
+    """
+    execute_batch(batch, progress=progress)
+    if plots:
+        from results.folder_plots import save_folder_plots
 
-@dataclass
-class Resume:
-    """What resuming a partial folder runs: its `missing` tasks, into `writer`."""
-
-    manifest: dict[str, Any]
-    scenarios: dict[int | None, Scenario]
-    months: int
-    tasks: list[Any]
-    missing: list[Any]
-    done: set[int]
-    writer: Any
-
-    @property
-    def missing_runs(self) -> int:
-        return sum(task.chunk.size for task in self.missing)
+        save_folder_plots(batch.out, batch.manifest, warn=warn)
+    return batch.out
 
 
 def read_folder_manifest(folder: Path) -> dict[str, Any]:
     """The manifest of `folder`; RunFolderError when it has none or cannot be read."""
+    from batches.errors import RunFolderError
     from results.store import read_manifest
 
     try:
@@ -349,38 +341,3 @@ def read_folder_manifest(folder: Path) -> dict[str, Any]:
         raise RunFolderError(f"{folder}: no manifest.json; not a run folder") from None
     except (OSError, ValueError) as error:
         raise RunFolderError(f"{folder}: unreadable manifest.json: {error}") from None
-
-
-def prepare_resume(
-    folder: Path, manifest: dict[str, Any], *, executor: str, workers: int
-) -> Resume:
-    """Reopen the partial `folder` to run exactly the chunks it is missing.
-
-    The scenario (each point's, for a sweep), seed, runs, months and format come from its
-    manifest, which records the resumption. Raises RunFolderError when the manifest's scenario
-    does not match its sha256, and ScenarioError when it no longer validates.
-    """
-    from results.store import RunFolderWriter, completed_chunks
-    from simulation.scenario import scenario_hash
-    from simulation.schema import Scenario
-
-    base = Scenario.model_validate(manifest["resolved_scenario"])
-    if scenario_hash(base) != manifest["scenario_sha256"]:
-        raise RunFolderError(f"{folder}: the manifest's scenario does not match its sha256")
-    months = int(manifest["months"])
-    scenarios: dict[int | None, Scenario]
-    if manifest.get("sweep"):
-        from simulation.sweep import point_scenarios
-
-        scenarios = dict(point_scenarios(base, manifest["sweep"]["points"], months))
-    else:
-        scenarios = {None: base}
-    tasks = manifest_tasks(manifest)
-    done = completed_chunks(folder) & {task.part for task in tasks}
-    missing = [task for task in tasks if task.part not in done]
-    writer = RunFolderWriter.reopen(folder, manifest["format"])
-    manifest.setdefault("resumed", []).append(
-        {"at": utc_now().isoformat(timespec="seconds"), "chunks": [t.part for t in missing]}
-    )
-    manifest.update(executor=executor, workers=workers)
-    return Resume(manifest, scenarios, months, tasks, missing, done, writer)

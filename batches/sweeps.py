@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from simulation.batch import CHUNK_SIZE, Chunk
-from simulation.executors import Task
+from batches.chunks import CHUNK_SIZE, Chunk
+from batches.executors import Task
 from simulation.scenario import ScenarioError, apply_overrides
 from simulation.schema import Scenario
 

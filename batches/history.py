@@ -214,7 +214,7 @@ def check_history(
     runs: int = 1000, seed: int = 20221211, workers: int = 1, overrides: list[str] | None = None
 ) -> list[dict]:
     """Run `history-2022` over 2022 and score each event of the timeline."""
-    from simulation.batch import iter_records, plan_chunks
+    from batches.chunks import iter_records, plan_chunks
     from simulation.scenario import load_scenario
 
     scenario = load_scenario(HISTORY_SCENARIO, overrides, HISTORY_MONTHS)

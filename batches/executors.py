@@ -20,27 +20,38 @@ import multiprocessing
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from simulation import batch
-from simulation.batch import Chunk
+from batches import chunks
+from batches.chunks import Chunk
 from simulation.record import RunRecord
 from simulation.schema import Scenario
 
+if TYPE_CHECKING:
+    import numpy as np
+
 EXECUTORS: tuple[str, ...] = ("local", "dask")
 
-Runner = Callable[[Scenario, int, Chunk], RunRecord]
-"""Runs one chunk of a scenario to a horizon (`simulation.batch.run_chunk`)."""
+Runner = Callable[..., RunRecord]
+"""Runs one chunk of a scenario to a horizon: `runner(scenario, months, chunk)`, and with
+`varying=` when the task carries per-replication parameters (`batches.chunks.run_chunk`)."""
 
 
 @dataclass(frozen=True)
 class Task:
-    """One chunk to run: written as part `part` of the run folder, for sweep point `point`."""
+    """One chunk to run: written as part `part` of the run folder, for sweep point `point`.
+
+    `varying` is an optional payload for the chunk's model: per-replication parameter values
+    (dotted scenario key -> an array with one value per replication of the chunk), for designs
+    that give every replication its own parameters. None (every task today) runs the scenario as
+    it is, and the runner is called without it.
+    """
 
     part: int
     chunk: Chunk
     point: int | None = None
+    varying: Mapping[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -77,12 +88,15 @@ Result = RunRecord | Failure
 
 
 def run_task(scenario: Scenario, months: int, task: Task, runner: Runner | None = None) -> Result:
-    """Run `task` with `runner` (default `batch.run_chunk`); an Exception becomes a Failure.
+    """Run `task` with `runner` (default `chunks.run_chunk`); an Exception becomes a Failure.
 
     KeyboardInterrupt and SystemExit propagate.
     """
+    run = runner or chunks.run_chunk
     try:
-        return (runner or batch.run_chunk)(scenario, months, task.chunk)
+        if task.varying is None:
+            return run(scenario, months, task.chunk)
+        return run(scenario, months, task.chunk, varying=task.varying)
     except Exception as error:
         return Failure.of(task, error)
 
@@ -104,7 +118,7 @@ def iter_results(
 ) -> Iterator[tuple[Task, Result]]:
     """Run `tasks` (task.point selects its scenario in `scenarios`) and yield results as they come.
 
-    `runner` (default `batch.run_chunk`) must be a module-level function for the process pool and
+    `runner` (default `chunks.run_chunk`) must be a module-level function for the process pool and
     Dask, which pickle it by name.
     """
     if executor not in EXECUTORS:
