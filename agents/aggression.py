@@ -24,17 +24,17 @@ def power_ratio(params: Parameters, state: WorldState, attacker: int, victim: in
     """(R,) R_AV: attacker's backed capability over the victim's protected capability."""
     size = params.size
     pole = params.alternative_pole[attacker]
-    backing = params.pole_credibility[attacker] * size[pole] if pole >= 0 else 0.0
+    backing = params.pole_credibility[:, attacker] * size[:, pole] if pole >= 0 else 0.0
     protected = state.status[:, victim] == Status.member
-    cover = state.credibility[:, victim] * size[params.patron] * (1.0 - params.overstretch)
-    return (size[attacker] + backing) / (size[victim] + np.where(protected, cover, 0.0))
+    cover = state.credibility[:, victim] * size[:, params.patron] * (1.0 - params.overstretch)
+    return (size[:, attacker] + backing) / (size[:, victim] + np.where(protected, cover, 0.0))
 
 
 def attack_probability(
     params: Parameters, state: WorldState, scenario: Scenario, attacker: int, month: int
 ) -> np.ndarray:
     """(R,) monthly probability that `attacker` attacks its rival."""
-    spec = scenario.aggression
+    spec = params.aggression
     victim = params.rival[attacker]
     ratio = power_ratio(params, state, attacker, victim)
     base = spec.ceiling / (1.0 + np.exp(-spec.steepness * (ratio - spec.threshold)))

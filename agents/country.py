@@ -67,11 +67,20 @@ class Country(mesa.Agent):
         """(R, K) utilities of a menu's options (MODEL 5.2)."""
         return action_utilities(self.params, self.state, self.index, menu, self.model.reaction)
 
-    def choose(self, menu: Menu, mask: np.ndarray | None = None) -> np.ndarray:
+    @property
+    def rationality(self) -> float | np.ndarray:
+        """lambda_i: one number, or one per replication when it varies."""
+        values = self.params.rationality[:, self.index]
+        return float(values[0]) if len(values) == 1 else values
+
+    def uniforms(self, kind: str, other: int = 0) -> np.ndarray:
+        """(R,) uniforms for this agent's decision `kind` this month (`CSTOModel.uniforms`)."""
+        return self.model.uniforms(decision_site(kind, self.index, other))
+
+    def choose(self, menu: Menu, kind: str, mask: np.ndarray | None = None) -> np.ndarray:
         """Sample a logit choice over `menu` for every replication."""
-        return sample_logit(
-            self.model.rng, self.utilities(menu), self.params.rationality[self.index], mask
-        )
+        utilities = self.utilities(menu)
+        return sample_logit(self.uniforms(kind), utilities, self.rationality, mask)
 
     def act(self, menu: Menu, choice: np.ndarray, where: np.ndarray) -> None:
         """Carry out the chosen options where `where` holds (and the choice is not `none`)."""
@@ -91,7 +100,7 @@ class Country(mesa.Agent):
         probability = attack_probability(
             model.params, model.state, model.spec, self.index, model.month
         )
-        attacks = model.rng.random(model.replications) < probability
+        attacks = self.uniforms("attack") < probability
         attacks |= model.forced_now("attack", self.index)
         choice = attacks.astype(int)
         if len(self.attack_menu) > 1:
@@ -111,13 +120,13 @@ class Country(mesa.Agent):
         utilities = self.utilities(self.request_menu)
         allies = [m for m in self.model.catalogue.members if m != self.index]
         help_expected = (
-            self.params.beta_security[self.index]
+            self.params.beta_security[:, self.index]
             * self.state.threat[:, self.index]
             * self.state.credibility[:, self.index]
-            * self.params.size[allies].sum()
+            * self.params.size[:, allies].sum(axis=1)
         )
         utilities[:, 1] += help_expected
-        choice = sample_logit(self.model.rng, utilities, self.params.rationality[self.index])
+        choice = sample_logit(self.uniforms("request"), utilities, self.rationality)
         invoked = attacked & (choice == 1)
         self.act(self.request_menu, choice, invoked)
         return invoked
@@ -139,7 +148,7 @@ class Country(mesa.Agent):
             forced = RESPONSE_ACTIONS.index(POLICY_ACTION[policy])
             choice = np.full(model.replications, forced)
         else:
-            levels = model.response_levels
+            levels = params.alliance.levels  # (L, 3)
             utilities = self.utilities(menu)
             members = model.catalogue.members
             weights = model.observer_weights_for(requester)[:, members]
@@ -147,18 +156,21 @@ class Country(mesa.Agent):
                 state.credibility_alpha[:, members], state.credibility_beta[:, members], weights
             )
             stake = (
-                model.spec.alliance.abandonment_weight
-                * params.beta_security[self.index]
-                * (loss * params.size[members]).sum(axis=1)
+                params.alliance.abandonment_weight
+                * params.beta_security[:, self.index]
+                * (loss * params.size[:, members]).sum(axis=1)
             )
-            entrapment = params.intervention_cost[self.index] * (
+            entrapment = params.intervention_cost[:, self.index] * (
                 1.0 + (params.overstretch if self.index == params.patron else 0.0)
             )
             patron_of_aggressor = params.alternative_pole[aggressor]
             if patron_of_aggressor >= 0:
-                entrapment += params.size[patron_of_aggressor] * params.pole_credibility[aggressor]
-            utilities += levels[None, :] * (stake[:, None] - entrapment)
-            choice = sample_logit(model.rng, utilities, params.rationality[self.index])
+                entrapment = entrapment + (
+                    params.size[:, patron_of_aggressor] * params.pole_credibility[:, aggressor]
+                )
+            utilities += levels * (stake[:, None] - entrapment[:, None])
+            uniforms = self.uniforms("respond", requester)
+            choice = sample_logit(uniforms, utilities, self.rationality)
         self.model.carry_out(self.index, menu, choice, open_, include_first=True)
         return choice
 
@@ -170,9 +182,8 @@ class Country(mesa.Agent):
             state.alignment[:, i] = state.posture[:, i]
             return
         utilities = posture_utilities(self.params, state, i)
-        rationality = self.params.rationality[i]
-        probabilities = logit_probabilities(utilities, rationality)
-        choice = sample_from_probabilities(self.model.rng, probabilities)
+        probabilities = logit_probabilities(utilities, self.rationality)
+        choice = sample_from_probabilities(self.uniforms("posture"), probabilities)
         state.posture[:, i] = POSTURES[choice]
         state.alignment[:, i] = probabilities @ POSTURES
 
@@ -185,7 +196,7 @@ class Country(mesa.Agent):
             return
         mask = self.model.available(self.index, menu)
         open_options = np.flatnonzero(mask.any(axis=0))  # skip options closed in every run
-        local = self.choose(menu.subset(open_options), mask[:, open_options])
+        local = self.choose(menu.subset(open_options), "diplomacy", mask[:, open_options])
         choice = open_options[local]
         self.act(menu, choice, np.ones(self.model.replications, dtype=bool))
         self.model.answer_offences(self.index, menu, choice)
@@ -197,13 +208,17 @@ class Country(mesa.Agent):
             return
         mask = np.ones((self.model.replications, len(self.summit_menu)), dtype=bool)
         mask[:, 0] = False
-        choice = self.choose(self.summit_menu, mask)
+        choice = self.choose(self.summit_menu, "summit", mask)
         self.act(self.summit_menu, choice, held)
 
-    # -- phase 6: membership -----------------------------------------------------------------
+    # -- phase 6: membership ----------------------------------------------------------------
     def review_membership(self) -> None:
-        """Freeze, exit or rejoin where eligible (MODEL section 8), each a logit choice."""
-        state, i, alliance = self.state, self.index, self.model.spec.alliance
+        """Freeze, exit or rejoin where eligible (MODEL section 8), each a logit choice.
+
+        Utilities are computed for the eligible replications only; the uniforms are drawn for
+        all of them (so the random stream does not depend on how many are eligible).
+        """
+        state, i, alliance = self.state, self.index, self.params.alliance
         status = state.status[:, i]
         eligible = {
             "freeze_participation": (status == Status.member)
@@ -223,8 +238,36 @@ class Country(mesa.Agent):
             menu = self.membership_menus[name]
             if not where.any() or len(menu) < 2:
                 continue
-            choice = self.choose(menu)
+            uniforms = self.uniforms(name)
+            runs = np.flatnonzero(where)
+            params, state_rows = self.model.rows(runs)
+            utilities = action_utilities(
+                params, state_rows, i, menu.rows(runs), self.model.reaction_at(runs)
+            )
+            rationality = params.rationality[:, i]
+            lam = float(rationality[0]) if len(rationality) == 1 else rationality
+            choice = np.zeros(self.model.replications, dtype=int)
+            choice[runs] = sample_logit(uniforms[runs], utilities, lam)
             taken = where & (choice == 1)
             self.act(menu, choice, taken)
             state.status[taken, i] = new_status[name]
             state.months_frozen[taken, i] = 0
+
+
+SITE_KINDS = (
+    "attack",
+    "request",
+    "respond",
+    "posture",
+    "summit",
+    "diplomacy",
+    "freeze_participation",
+    "exit_alliance",
+    "rejoin",
+)
+"""The decisions that draw random numbers; with the agent, they name a draw's site."""
+
+
+def decision_site(kind: str, agent: int, other: int = 0) -> int:
+    """A stable small integer naming a decision: its kind, the deciding agent, another actor."""
+    return (SITE_KINDS.index(kind) + 1) << 16 | agent << 8 | other

@@ -30,16 +30,17 @@ def distance(x: np.ndarray | int, y: np.ndarray | int) -> np.ndarray:
 
 def posture_affinity(params: Parameters, state: WorldState, i: int) -> np.ndarray:
     """(R, 3) affinity term: -beta_A sum_j s_j rho_ij d(x, x_j) (Axelrod & Bennett 1993)."""
-    weights = params.size[None, :] * state.relation[:, i, :]  # (R, A), rho_ii = 0
+    weights = params.size * state.relation[:, i, :]  # (R, A), rho_ii = 0
     gaps = distance(POSTURES[None, :, None], state.posture[:, None, :])  # (R, 3, A)
-    return -params.beta_affinity[i] * np.einsum("ra,rxa->rx", weights, gaps)
+    return -params.beta_affinity[:, i, None] * np.einsum("ra,rxa->rx", weights, gaps)
 
 
 def posture_trade(params: Parameters, i: int) -> np.ndarray:
-    """(3,) trade term: beta_T sum_j w_ij (1 - d(x, pi_j,i)) over partners with a preference."""
-    weights = params.trade_weight[i] * params.has_preference[:, i]
-    approval = 1.0 - distance(POSTURES[:, None], params.preferred[None, :, i])  # (3, A)
-    return params.beta_trade[i] * approval @ weights
+    """(L, 3) trade term: beta_T sum_j w_ij (1 - d(x, pi_j,i)) over partners with a preference.
+
+    It does not depend on the state: `build_parameters` computes it once (`trade_terms`).
+    """
+    return params.trade_term[:, i]
 
 
 def posture_security(params: Parameters, state: WorldState, i: int) -> np.ndarray:
@@ -49,9 +50,11 @@ def posture_security(params: Parameters, state: WorldState, i: int) -> np.ndarra
     alternative pole, 0 half of each.
     """
     by_patron, by_pole = params.protection(state.credibility[:, i], i)
-    by_pole = np.broadcast_to(by_pole, by_patron.shape)
-    protection = np.stack([by_pole, (by_pole + by_patron) / 2.0, by_patron], axis=1)
-    return params.beta_security[i] * state.threat[:, i, None] * protection
+    protection = np.empty((len(by_patron), 3))
+    protection[:, 0] = by_pole
+    protection[:, 1] = (by_pole + by_patron) / 2.0
+    protection[:, 2] = by_patron
+    return params.beta_security[:, i, None] * state.threat[:, i, None] * protection
 
 
 def posture_legitimacy(params: Parameters, state: WorldState, i: int) -> np.ndarray:
@@ -60,22 +63,22 @@ def posture_legitimacy(params: Parameters, state: WorldState, i: int) -> np.ndar
     g(x) = (1 + x) / 2: the regime protection Moscow offers an insecure leadership (the January
     2022 CSTO deployment to Kazakhstan is the precedent).
     """
-    insecurity = params.insecurity[i]
+    insecurity = params.insecurity[:, i, None]
     public = -distance(POSTURES[None, :], state.public_lean[:, i, None])
     regime = (1.0 + POSTURES[None, :]) / 2.0
-    return params.beta_legitimacy[i] * ((1.0 - insecurity) * public + insecurity * regime)
+    return params.beta_legitimacy[:, i, None] * ((1.0 - insecurity) * public + insecurity * regime)
 
 
 def posture_loyalty(params: Parameters, state: WorldState, i: int) -> np.ndarray:
     """(R, 3) loyalty term: beta_L x D_i (1 + L_i) / 2, the favour at stake in a posture."""
-    stake = params.dependence[i] * (1.0 + state.standing[:, i, None]) / 2.0
-    return params.beta_loyalty[i] * POSTURES[None, :] * stake
+    stake = params.dependence[:, i, None] * (1.0 + state.standing[:, i, None]) / 2.0
+    return params.beta_loyalty[:, i, None] * POSTURES[None, :] * stake
 
 
 def posture_switching(params: Parameters, state: WorldState, i: int) -> np.ndarray:
     """(R, 3) switching cost: -kappa 1[x != x_i(t-1)]."""
     changed = POSTURES[None, :] != state.posture[:, i, None]  # x_i(t-1): not yet re-chosen
-    return -params.switching_cost[i] * changed
+    return -params.switching_cost[:, i, None] * changed
 
 
 def posture_utilities(params: Parameters, state: WorldState, i: int) -> np.ndarray:
@@ -91,7 +94,7 @@ def posture_utilities(params: Parameters, state: WorldState, i: int) -> np.ndarr
 
 
 def warmth_weights(
-    params: Parameters, state: WorldState, i: int, reaction: tuple[float, float]
+    params: Parameters, state: WorldState, i: int, reaction: tuple[np.ndarray, np.ndarray]
 ) -> np.ndarray:
     """(R, A) how much i values each actor's warmth toward it: trade, security and loyalty.
 
@@ -101,19 +104,22 @@ def warmth_weights(
     standing reaction x (1 + overstretch): Russia's favour moves with its warmth, is worth more
     the lower it is, matters to a client aligned with Moscow (half to a hedger, nothing to one
     aligned elsewhere), and an overstretched Russia at war pays more for loyalty.
+    `reaction` is (eta target, standing reaction), each (L,).
     """
     standing_reaction = reaction[1]
-    weights = np.tile(params.beta_trade[i] * params.trade_weight[i], (state.replications, 1))
+    trade = params.beta_trade[:, i, None] * params.trade_weight[:, i]
+    weights = np.empty((state.replications, trade.shape[1]))
+    weights[:] = trade
     by_patron, by_pole = params.protection(state.credibility[:, i], i)
-    weights[:, params.patron] += params.beta_security[i] * state.threat[:, i] * by_patron
+    weights[:, params.patron] += params.beta_security[:, i] * state.threat[:, i] * by_patron
     pole = params.alternative_pole[i]
     if pole >= 0:
-        weights[:, pole] += params.beta_security[i] * state.threat[:, i] * by_pole
+        weights[:, pole] += params.beta_security[:, i] * state.threat[:, i] * by_pole
     weights *= 1.0 - state.relation[:, :, i]  # concave: warmth is worth less the warmer j is
     alignment = (1.0 + state.posture[:, i]) / 2.0  # loyalty is what aligned clients trade in
-    need = params.dependence[i] * (1.0 - state.standing[:, i]) * alignment
+    need = params.dependence[:, i] * (1.0 - state.standing[:, i]) * alignment
     favour = standing_reaction * (1.0 + params.overstretch)
-    weights[:, params.patron] += params.beta_loyalty[i] * need * favour
+    weights[:, params.patron] += params.beta_loyalty[:, i] * need * favour
     weights[:, i] = 0.0
     return weights
 
@@ -123,7 +129,7 @@ def action_utilities(
     state: WorldState,
     i: int,
     menu: Menu,
-    reaction: tuple[float, float, float],
+    reaction: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> np.ndarray:
     """(R, K) utilities of the options of `menu` for agent i: one-step look-ahead (MODEL 5.2).
 
@@ -133,27 +139,43 @@ def action_utilities(
         Moscow-ward content m_a, or visibility v_a for an insecure regime)
       + beta_T sum_k s_ik g_k/10    (stakes: trade relative to the disputants, `agents.stakes`)
       - cost_a
-    `reaction` is (eta target, eta observer, standing reaction).
+    `reaction` is (eta target, eta observer, standing reaction), each (L,).
     """
     target_eta, observer_eta, standing_reaction = reaction
     weights = warmth_weights(params, state, i, (target_eta, standing_reaction))  # (R, A)
     weighted_relation = np.einsum("rj,rjk->rk", weights, state.relation)  # sum_j u_ij rho_jk
-    insecurity, legitimacy = params.insecurity[i], params.beta_legitimacy[i]
+    insecurity, legitimacy = params.insecurity[:, i, None], params.beta_legitimacy[:, i, None]
     # One product for all terms: [per-actor weights | public | visibility] @ [g/10 | m | v]
     per_actor = (
-        target_eta * weights
-        + observer_eta * weighted_relation
-        + params.beta_affinity[i] * state.relation[:, i, :]
+        target_eta[:, None] * weights
+        + observer_eta[:, None] * weighted_relation
+        + params.beta_affinity[:, i, None] * state.relation[:, i, :]
     )
     public = legitimacy * (1.0 - insecurity) * state.public_lean[:, i, None]
-    visible = np.full((state.replications, 1), legitimacy * insecurity)
-    left = np.concatenate([per_actor, public, visible], axis=1)
-    right = np.vstack([menu.goldstein.T / 10.0, menu.alignment, menu.visibility])
-    return left @ right + dispute_stakes(params, i, menu) - menu.cost[None, :]
+    left = np.empty((state.replications, per_actor.shape[1] + 2))
+    left[:, :-2] = per_actor
+    left[:, -2:-1] = public
+    left[:, -1:] = legitimacy * insecurity
+    stakes = dispute_stakes(params, i, menu)
+    if not (menu.goldstein.shape[0] > 1 or menu.visibility.shape[0] > 1):
+        right = np.vstack([menu.goldstein[0].T / 10.0, menu.alignment[0], menu.visibility[0]])
+        return left @ right + stakes - menu.cost
+    # the menu's numbers vary by replication: one product per row
+    rows, options = state.replications, len(menu)
+    right = np.concatenate(
+        [
+            np.broadcast_to(menu.goldstein / 10.0, (rows, options, menu.goldstein.shape[2])),
+            np.broadcast_to(menu.alignment, (rows, options))[:, :, None],
+            np.broadcast_to(menu.visibility, (rows, options))[:, :, None],
+        ],
+        axis=2,
+    )  # (R, K, A + 2)
+    return np.einsum("rj,rkj->rk", left, right) + stakes - menu.cost
 
 
 def dispute_stakes(params: Parameters, i: int, menu: Menu) -> np.ndarray:
-    """(K,) stakes term: i's trade and ties with each disputant relative to the others (Aydin 2008).
+    """(L, K) stakes term: i's trade and ties with each disputant relative to the others
+    (Aydin 2008).
 
     Applies to the options whose menu names the disputants (`Menu.parties`): 0 for the others.
     """

@@ -23,7 +23,7 @@ def _weights_by_option(
     scaled = np.array(utilities.T, dtype=float, order="C")  # (K, R): a copy we may overwrite
     scaled *= np.asarray(rationality, dtype=float)
     if mask is not None:
-        scaled = np.where(mask.T, scaled, -np.inf)
+        np.copyto(scaled, -np.inf, where=~mask.T)
     top = scaled.max(axis=0)
     top[~np.isfinite(top)] = 0.0
     scaled -= top
@@ -43,26 +43,39 @@ def logit_probabilities(
 
 
 def sample_logit(
-    rng: np.random.Generator,
+    rng: np.random.Generator | np.ndarray,
     utilities: np.ndarray,
     rationality: float | np.ndarray,
     mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """Index of the chosen option for each row of `utilities` (shape (..., K)).
 
-    With lambda = 0 every available option is equally likely. A row whose options are all masked
+    `rng` is a Generator, or the uniform numbers themselves (one in [0, 1) per row). With
+    lambda = 0 every available option is equally likely. A row whose options are all masked
     returns 0 (callers keep option 0 always available).
     """
     flat = np.reshape(utilities, (-1, np.shape(utilities)[-1]))
     flat_mask = None if mask is None else np.reshape(mask, flat.shape)
-    cumulative = np.cumsum(
-        _weights_by_option(flat, _per_row(rationality, flat.shape[0]), flat_mask), axis=0
-    )
-    total = cumulative[-1]
-    draw = rng.random(total.shape) * total
-    choice = np.sum(cumulative <= draw, axis=0)
-    choice = np.minimum(choice, flat.shape[1] - 1) * (total > 0)
-    return choice.reshape(np.shape(utilities)[:-1])
+    weights = _weights_by_option(flat, _per_row(rationality, flat.shape[0]), flat_mask)
+    return _invert(weights, _uniforms(rng, flat.shape[0])).reshape(np.shape(utilities)[:-1])
+
+
+def _uniforms(rng: np.random.Generator | np.ndarray, rows: int) -> np.ndarray:
+    if isinstance(rng, np.ndarray):
+        return rng.reshape(rows)
+    return rng.random(rows)
+
+
+def _invert(weights: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """Inverse-CDF choice from unnormalised weights (K, R): the first k whose cumulative weight
+    exceeds u x total (in place: `weights` is overwritten by its cumulative sums)."""
+    cumulative = np.cumsum(weights, axis=0, out=weights)
+    total = cumulative[-1].copy()
+    draw = uniforms * total
+    choice = np.add.reduce(cumulative <= draw, axis=0, dtype=np.intp)
+    np.minimum(choice, len(weights) - 1, out=choice)
+    choice *= total > 0
+    return choice
 
 
 def _per_row(rationality: float | np.ndarray, rows: int) -> float | np.ndarray:
@@ -71,8 +84,13 @@ def _per_row(rationality: float | np.ndarray, rows: int) -> float | np.ndarray:
     return float(rationality) if rationality.ndim == 0 else rationality.reshape(rows)
 
 
-def sample_from_probabilities(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
-    """Index drawn from each row of already-normalised `probabilities` (one uniform per row)."""
+def sample_from_probabilities(
+    rng: np.random.Generator | np.ndarray, probabilities: np.ndarray
+) -> np.ndarray:
+    """Index drawn from each row of already-normalised `probabilities` (one uniform per row).
+
+    `rng` is a Generator, or the uniforms themselves.
+    """
     cumulative = np.cumsum(np.asarray(probabilities).T, axis=0)
-    draw = rng.random(cumulative.shape[1:]) * cumulative[-1]
+    draw = _uniforms(rng, cumulative.shape[1]) * cumulative[-1]
     return np.minimum(np.sum(cumulative <= draw, axis=0), probabilities.shape[-1] - 1)

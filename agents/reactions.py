@@ -39,16 +39,16 @@ def apply_action(
     """
     if runs is None:
         runs = np.arange(state.replications)
-    target_eta, observer_eta, standing_reaction = reaction
+    target_eta, observer_eta, standing_reaction = (_at(value, runs) for value in reaction)
     scaled = goldstein / 10.0
     relation = state.relation[runs]
     balance = np.einsum("rjk,rk->rj", relation, scaled)
     change = target_eta * scaled + observer_eta * balance  # (n, A): d rho_{j, actor}
     change[:, actor] = 0.0
     state.relation[runs, :, actor] = np.clip(relation[:, :, actor] + change, -1.0, 1.0)
-    favour = standing_reaction * (1.0 + params.overstretch)
+    favour = standing_reaction * (1.0 + _at(params.overstretch, runs))
     if actor < params.agents and actor != params.patron:
-        standing = state.standing[runs, actor] + favour * change[:, params.patron]
+        standing = state.standing[runs, actor] + favour[:, 0] * change[:, params.patron]
         state.standing[runs, actor] = np.clip(standing, -1.0, 1.0)
     if actor == params.patron and favour_act:
         clients = slice(0, params.agents)
@@ -58,3 +58,9 @@ def apply_action(
     offended[:, params.agents :] = False
     rows, victims = np.nonzero(offended)
     state.last_offence[runs[rows], victims, actor] = month
+
+
+def _at(value: float | np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """A number shared ((1,) or a float) or per replication ((R,)), as a column for `runs`."""
+    value = np.asarray(value, dtype=float).reshape(-1)
+    return (value if len(value) == 1 else value[runs])[:, None]

@@ -1,8 +1,11 @@
 """Speed of csto: replication-months per second, lock-step vs one replication per Mesa model.
 
-    python benchmarks/bench_run.py [--replications 10000] [--batch-runs 100] [--skip-cli]
+    python benchmarks/bench_run.py [--replications 2000 10000] [--batch-runs 100] [--skip-cli]
+                                   [--profile]
 
-1. `baseline` at R replications x 36 months in one CSTOModel (one process);
+1. `baseline` at R replications x 36 months in one CSTOModel (one process), for each R: per
+   second of wall time and per second of this process's CPU time (the CPU figure is the steadier
+   one on a shared machine);
 2. the same model through `mesa.batch_run`, one replication per model (what Mesa users do);
 3. their ratio;
 4. `csto run baseline --runs R --no-plots` end to end (a subprocess, wall time).
@@ -22,13 +25,32 @@ MONTHS = 36
 
 
 def lockstep(replications: int) -> float:
-    """Replication-months per second of one model carrying all replications."""
+    """Replication-months per second (wall) of one model carrying all replications."""
+    return lockstep_rates(replications)[0]
+
+
+def lockstep_rates(replications: int) -> tuple[float, float]:
+    """(wall, CPU) replication-months per second of one model carrying all replications."""
     from simulation.model import CSTOModel
 
     model = CSTOModel("baseline", replications=replications, rng=1, months=MONTHS)
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     model.run()
-    return replications * MONTHS / (time.perf_counter() - start)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return replications * MONTHS / wall, replications * MONTHS / cpu
+
+
+def profile(replications: int, top: int = 15) -> None:
+    """Print the functions that take the most time in one lock-step run."""
+    import cProfile
+    import pstats
+
+    from simulation.model import CSTOModel
+
+    model = CSTOModel("baseline", replications=replications, rng=1, months=MONTHS)
+    profiler = cProfile.Profile(time.process_time)
+    profiler.runcall(model.run)
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
 
 def one_per_model(runs: int) -> float:
@@ -62,23 +84,30 @@ def cli_wall_seconds(replications: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replications", type=int, default=10_000)
+    parser.add_argument("--replications", type=int, nargs="+", default=[10_000])
     parser.add_argument("--batch-runs", type=int, default=100)
     parser.add_argument("--skip-cli", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="profile the largest R")
     args = parser.parse_args()
-    fast = lockstep(args.replications)
+    for replications in args.replications:
+        wall, cpu = lockstep_rates(replications)
+        print(
+            f"lock-step, {replications} replications x {MONTHS} months: "
+            f"{wall:,.0f} rep-months/s wall, {cpu:,.0f} per CPU second"
+        )
+    fast = wall
     slow = one_per_model(args.batch_runs)
-    print(
-        f"lock-step, {args.replications} replications x {MONTHS} months: {fast:,.0f} rep-months/s"
-    )
     print(
         f"mesa.batch_run, one replication per model ({args.batch_runs} runs): "
         f"{slow:,.0f} rep-months/s"
     )
     print(f"ratio: {fast / slow:,.0f}x")
     if not args.skip_cli:
-        wall = cli_wall_seconds(args.replications)
-        print(f"csto run baseline --runs {args.replications} --no-plots: {wall:.1f} s wall")
+        replications = args.replications[-1]
+        wall_seconds = cli_wall_seconds(replications)
+        print(f"csto run baseline --runs {replications} --no-plots: {wall_seconds:.1f} s wall")
+    if args.profile:
+        profile(max(args.replications))
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ from typing import Any
 
 import mesa
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from agents.catalogue import ACTION_ID, CatalogueBuilder, Menu
-from agents.country import Country
+from agents.country import SITE_KINDS, Country
 from agents.pole import Pole
 from agents.reactions import apply_action
 from simulation.alliance import collective_response, update_credibility
@@ -26,9 +27,8 @@ from simulation.recorder import Recorder
 from simulation.scenario import apply_overrides, load_scenario
 from simulation.schema import ACTION_NAMES, ActionSpec, Scenario, Shock
 from simulation.state import NEVER, initial_state
-
-FAVOUR_ACTIONS = np.array([ACTION_ID["reward"], ACTION_ID["pressure"]])
-"""The patron's favour instruments: they move their targets' standing directly."""
+from simulation.streams import counter_uniforms, shuffle_order
+from simulation.varying import Numbers, VaryingError, check_values
 
 
 def mean_cohesion(model: CSTOModel) -> float:
@@ -75,6 +75,12 @@ class CSTOModel(mesa.Model):
         rng: seed or Generator, passed to mesa.Model (an int seeds model.rng and model.random).
         months: the horizon; defaults to the scenario's `months`.
         run_offset: global index of replication 0 (for batches cut into chunks).
+        varying: dotted scenario keys -> (R,) arrays: one value per replication
+            (`simulation.varying`; VaryingError for a structural key or a value out of range).
+        streams: (R,) int64 stream ids: draw from counter-based streams, row r's uniform at a
+            decision being a function of (stream_seed, streams[r], month, decision) only.
+            None (the default) draws everything from `model.rng`.
+        stream_seed: the seed of the counter-based streams.
         **overrides: scenario keys with `__` for dots, e.g. `agents__BLR__beta_loyalty=2.0`.
     """
 
@@ -85,6 +91,9 @@ class CSTOModel(mesa.Model):
         rng: Any = None,
         months: int | None = None,
         run_offset: int = 0,
+        varying: dict[str, Any] | None = None,
+        streams: np.ndarray | None = None,
+        stream_seed: int = 0,
         **overrides: Any,
     ):
         super().__init__(rng=rng)
@@ -95,8 +104,11 @@ class CSTOModel(mesa.Model):
         self.replications = replications
         self.run_offset = run_offset
         self.month = 0
-        self.params = build_parameters(self.spec)
-        self.catalogue = CatalogueBuilder(self.spec)
+        self.varying = _checked_varying(self.spec, varying or {}, replications)
+        self.streams = _checked_streams(streams, replications)
+        self.stream_seed = int(stream_seed)
+        self.params = build_parameters(self.spec, self.varying)
+        self.catalogue = CatalogueBuilder(self.spec, Numbers(self.spec, self.varying))
         self.state = initial_state(self.spec, self.params, replications)
         self.countries = Country.create_agents(
             self, self.params.agents, self.params.agent_codes, list(range(self.params.agents))
@@ -106,6 +118,7 @@ class CSTOModel(mesa.Model):
             self, len(codes), codes, list(range(self.params.agents, self.params.actors))
         )
         self.shocks = self._schedule(self.spec.active_shocks())
+        self._check_shocks_on_varying()
         self._forced: set[tuple[str, int]] = set()
         self.recorder = Recorder(replications, self.months, self.params.agents, self.params.actors)
         self.datacollector = mesa.DataCollector(model_reporters=MODEL_REPORTERS)
@@ -125,16 +138,45 @@ class CSTOModel(mesa.Model):
         return schedule
 
     @property
-    def reaction(self) -> tuple[float, float, float]:
-        """(eta target, eta observer, standing reaction) of MODEL 5.2."""
-        d = self.spec.dynamics
+    def reaction(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(eta target, eta observer, standing reaction) of MODEL 5.2, each (L,)."""
+        d = self.params.dynamics
         return d.reaction_target, d.reaction_observer, d.standing_reaction
+
+    def reaction_at(self, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`reaction` for replications `runs`."""
+        return tuple(value if len(value) == 1 else value[runs] for value in self.reaction)
+
+    def rows(self, runs: np.ndarray):
+        """(parameters, state) of replications `runs`: for utilities on a subset."""
+        return self.params.rows(runs), self.state.rows(runs)
 
     @property
     def response_levels(self) -> np.ndarray:
-        """Levels of honour, partial response and refusal (MODEL section 7)."""
-        levels = self.spec.alliance.response_levels
-        return np.array([levels.honour, levels.partial, levels.refuse])
+        """(L, 3) levels of honour, partial response and refusal (MODEL section 7)."""
+        return self.params.alliance.levels
+
+    # -- random numbers ----------------------------------------------------------------------
+    def uniforms(self, site: int) -> np.ndarray:
+        """(R,) uniform numbers in [0, 1) for the decision `site` this month.
+
+        Every random draw of the model comes through here. By default from `model.rng`, in the
+        order the decisions are taken; with `streams`, row r's number is a pure function of
+        (stream_seed, streams[r], month, site) (counter-based: common random numbers).
+        """
+        if self.streams is None:
+            return self.rng.random(self.replications)
+        return counter_uniforms(self.stream_seed, self.streams, self.month, site)
+
+    def _in_turn(self, method: str, phase: int) -> None:
+        """Call `method` of every country in a shuffled order (Mesa's shuffle_do by default)."""
+        if self.streams is None:
+            self.countries.shuffle_do(method)
+            return
+        countries = list(self.countries)
+        order = shuffle_order(self.stream_seed, self.month, phase, len(countries))
+        for k in order:
+            getattr(countries[k], method)()
 
     # -- the schedule ------------------------------------------------------------------------
     def step(self) -> None:
@@ -144,8 +186,8 @@ class CSTOModel(mesa.Model):
         self.apply_calendar()  # 1. calendar and shocks
         self.countries.do("consider_attack")  # 2. aggression
         self.resolve_requests()  # 3. Article 4, collective response, credibility
-        self.countries.shuffle_do("decide_posture")  # 4. posture
-        self.countries.shuffle_do("act_diplomatically")  # 5. summit and diplomacy
+        self._in_turn("decide_posture", SHUFFLE_POSTURE)  # 4. posture
+        self._in_turn("act_diplomatically", SHUFFLE_DIPLOMACY)  # 5. summit and diplomacy
         self.countries.do("review_membership")  # 6. membership
         self.decay()  # 7. decay
         self.record()  # 7. record
@@ -153,9 +195,14 @@ class CSTOModel(mesa.Model):
         self.running = self.month < self.months
 
     def run(self) -> RunRecord:
-        """Run to the horizon and return the record."""
-        while self.running:
-            self.step()
+        """Run to the horizon and return the record.
+
+        BLAS is held to one thread: the products are small and many, and threads only add
+        overhead (and compete with other worker processes).
+        """
+        with threadpool_limits(limits=1):
+            while self.running:
+                self.step()
         return self.to_record()
 
     # -- phase 1 -----------------------------------------------------------------------------
@@ -172,19 +219,51 @@ class CSTOModel(mesa.Model):
                 self._force(shock)
 
     def _change_parameters(self, shocks: list[Shock]) -> None:
+        """A shock's `set` and `add`: on the scenario for shared keys, on the per-replication
+        arrays for varying ones (set: every replication gets the value; add: each its own + the
+        addend, checked against the key's range)."""
         data = self.spec.model_dump(by_alias=True)
+        varying = dict(self.varying)
         for shock in shocks:
             for key, value in shock.set.items():
-                _set_path(data, key, value)
+                if key in varying:
+                    varying[key] = self._shocked(shock, key, np.full(self.replications, value))
+                else:
+                    _set_path(data, key, value)
             for key, value in shock.add.items():
-                _set_path(data, key, _get_path(data, key) + value)
+                if key in varying:
+                    varying[key] = self._shocked(shock, key, varying[key] + value)
+                else:
+                    _set_path(data, key, _get_path(data, key) + value)
         self.spec = Scenario.model_validate(data)
-        self.params = build_parameters(self.spec)
+        self.varying = varying
+        self.params = build_parameters(self.spec, self.varying)
         changed = [key for shock in shocks for key in (*shock.set, *shock.add)]
         if any(key.startswith("actions.") for key in changed):
-            self.catalogue = CatalogueBuilder(self.spec)
+            self.catalogue = CatalogueBuilder(self.spec, Numbers(self.spec, self.varying))
             for country in self.countries:
                 country.build_menus()
+
+    def _check_shocks_on_varying(self) -> None:
+        """Apply the schedule's set/add to copies of the varying arrays now, so that a value a
+        shock would push out of range is refused before the run starts."""
+        varying = dict(self.varying)
+        for month in sorted(self.shocks):
+            for shock in self.shocks[month]:
+                for key, value in shock.set.items():
+                    if key in varying:
+                        varying[key] = self._shocked(shock, key, np.full(self.replications, value))
+                for key, value in shock.add.items():
+                    if key in varying:
+                        varying[key] = self._shocked(shock, key, varying[key] + value)
+
+    def _shocked(self, shock: Shock, key: str, values: np.ndarray) -> np.ndarray:
+        try:
+            return check_values(self.spec, key, values, self.replications)
+        except VaryingError as error:
+            name = f" {shock.id!r}" if shock.id else ""
+            message = f"after the shock{name} of {shock.month}: {error.message}"
+            raise VaryingError(key, message) from None
 
     def _force(self, shock: Shock) -> None:
         event = shock.event
@@ -196,8 +275,9 @@ class CSTOModel(mesa.Model):
         spec = self.spec.actions.get(event.action)
         if spec is None:
             raise ValueError(f"forced action {event.action!r} is not in the catalogue")
-        option = self.catalogue.vector(spec, index, target)
-        menu = _single_option_menu(event.action, target, option, spec)
+        option = self.catalogue.vector(event.action, index, target)
+        weight = self.catalogue.number(event.action, "goldstein", spec.goldstein)
+        menu = _single_option_menu(event.action, target, option, weight, spec)
         everywhere = np.ones(self.replications, dtype=bool)
         self.carry_out(index, menu, np.ones(self.replications, dtype=int), everywhere)
 
@@ -210,15 +290,15 @@ class CSTOModel(mesa.Model):
         """An attack raises the victim's threat (its allies' a little) and marks the conflict."""
         if not attacks.any():
             return
-        state, spec = self.state, self.spec.aggression
+        state, spec = self.state, self.params.aggression
         state.attacked_by[attacks, victim] = attacker
         state.threat[attacks, victim] = np.maximum(
-            state.threat[attacks, victim], spec.victim_threat
+            state.threat[attacks, victim], _where(spec.victim_threat, attacks)
         )
         allies = [m for m in self.catalogue.members if m != victim]
         shielded = attacks & (state.status[:, victim] == Status.member)
         for ally in allies:
-            raised = state.threat[shielded, ally] + spec.ally_threat
+            raised = state.threat[shielded, ally] + _where(spec.ally_threat, shielded)
             state.threat[shielded, ally] = np.minimum(raised, 1.0)
         conflict = [a for a, _ in self.catalogue.conflicts].index(attacker)
         state.last_attack[attacks, conflict] = self.month
@@ -244,15 +324,20 @@ class CSTOModel(mesa.Model):
         for column, responder in enumerate(responders):
             member = state.status[:, responder.index] == Status.member
             choice = responder.respond_to_request(requester, aggressor, invoked & member)
-            levels[:, column] = np.where(member, self.response_levels[choice], 1.0)
-            weights[:, column] = np.where(member, self.params.size[responder.index], 0.0)
+            level = np.take_along_axis(
+                np.broadcast_to(self.response_levels, (self.replications, 3)),
+                choice[:, None],
+                axis=1,
+            )[:, 0]
+            levels[:, column] = np.where(member, level, 1.0)
+            weights[:, column] = np.where(member, self.params.size[:, responder.index], 0.0)
         response = collective_response(levels, weights, self.spec.alliance.decision_rule)
         before = state.credibility[:, requester].copy()
         omega = self.observer_weights_for(requester) * invoked[:, None]
         state.credibility_alpha, state.credibility_beta = update_credibility(
             state.credibility_alpha, state.credibility_beta, response[:, None], omega, 1.0
         )
-        surprise = (response - before) * self.spec.dynamics.public_reaction
+        surprise = (response - before) * self.params.dynamics.public_reaction
         lean = state.public_lean[:, requester] + np.where(invoked, surprise, 0.0)
         state.public_lean[:, requester] = np.clip(lean, -1.0, 1.0)
         state.request[:, requester] |= invoked
@@ -260,10 +345,10 @@ class CSTOModel(mesa.Model):
 
     def observer_weights_for(self, requester: int) -> np.ndarray:
         """(R, N) omega of the credibility update: requester, members, non-members (MODEL 7)."""
-        weights = self.spec.alliance.observer_weights
+        weights = self.params.alliance
         status = self.state.status
         in_alliance = (status == Status.member) | (status == Status.frozen)
-        omega = np.where(in_alliance, weights.member, weights.non_member)
+        omega = np.where(in_alliance, weights.member[:, None], weights.non_member[:, None])
         omega[:, requester] = weights.requester
         return omega
 
@@ -283,15 +368,15 @@ class CSTOModel(mesa.Model):
 
     def available(self, actor: int, menu: Menu) -> np.ndarray:
         """(R, K) which options of `menu` meet their preconditions this month."""
-        state, month, memory = self.state, self.month, self.spec.dynamics
+        state, month, memory = self.state, self.month, self.params.dynamics
         mask = np.ones((self.replications, len(menu)), dtype=bool)
         for k in range(1, len(menu)):
             target = menu.targets[k]
             if menu.needs_offence[k]:
                 since = month - state.last_offence[:, actor, target].astype(int)
                 mask[:, k] &= since <= memory.offence_memory
-            if np.isfinite(menu.relation_below[k]):
-                mask[:, k] &= state.relation[:, actor, target] < menu.relation_below[k]
+            if np.isfinite(menu.relation_below[:, k]).any():
+                mask[:, k] &= state.relation[:, actor, target] < menu.relation_below[:, k]
             if menu.conflict[k] >= 0:
                 since = month - state.last_attack[:, menu.conflict[k]].astype(int)
                 mask[:, k] &= since <= memory.conflict_memory
@@ -324,27 +409,33 @@ class CSTOModel(mesa.Model):
             return
         runs = np.flatnonzero(where)
         picked = choice[runs]
-        favour_act = bool(np.isin(menu.actions, FAVOUR_ACTIONS).any())
         apply_action(
             self.params,
             self.state,
             actor,
-            menu.goldstein[picked],
+            menu.number("goldstein", runs, picked),
             self.month,
             self.reaction,
-            favour_act,
+            menu.favour_act,
             runs,
             menu.offends[picked],
         )
         self.recorder.record_events(
-            runs, self.month, actor, menu.actions[picked], menu.targets[picked], menu.weight[picked]
+            runs,
+            self.month,
+            actor,
+            menu.actions[picked],
+            menu.targets[picked],
+            menu.number("weight", runs, picked),
         )
         self._remember(actor, menu, choice, where)
 
     def _remember(self, actor: int, menu: Menu, choice: np.ndarray, where: np.ndarray) -> None:
         state = self.state
-        for k in np.unique(choice[where]):
+        for k in menu.remembered:
             taken = where & (choice == k)
+            if not taken.any():
+                continue
             if menu.once[k]:
                 key = (actor, int(menu.actions[k]), int(menu.targets[k]))
                 state.done_once[key] = state.done_once.get(key, np.zeros_like(taken)) | taken
@@ -356,13 +447,15 @@ class CSTOModel(mesa.Model):
     # -- phase 7 -----------------------------------------------------------------------------
     def decay(self) -> None:
         """Threat decays, relations relax toward propensity, standing and beliefs fade."""
-        state, d, params = self.state, self.spec.dynamics, self.params
-        state.threat *= 1.0 - d.threat_decay
-        state.relation += d.relation_decay * (params.propensity[None] - state.relation)
-        fading = min(1.0, d.standing_decay * (1.0 + params.overstretch))
-        state.standing += fading * (params.standing[None] - state.standing)
-        state.public_lean += d.public_lean_decay * (params.public_lean[None] - state.public_lean)
-        discount = self.spec.alliance.credibility_discount
+        state, params = self.state, self.params
+        d = params.dynamics
+        state.threat *= 1.0 - d.threat_decay[:, None]
+        state.relation += d.relation_decay[:, None, None] * (params.propensity - state.relation)
+        fading = np.minimum(1.0, d.standing_decay * (1.0 + params.overstretch))[:, None]
+        state.standing += fading * (params.standing - state.standing)
+        lean = d.public_lean_decay[:, None]
+        state.public_lean += lean * (params.public_lean - state.public_lean)
+        discount = params.alliance.credibility_discount[:, None]
         state.credibility_alpha *= discount
         state.credibility_beta *= discount
         posture = state.posture[:, : params.agents]
@@ -396,19 +489,24 @@ class CSTOModel(mesa.Model):
         )
 
 
-def _single_option_menu(action: str, target: int, vector: np.ndarray, spec: ActionSpec) -> Menu:
-    """A two-option menu (none, the action) for carrying out a forced event."""
-    actors = len(vector)
+def _single_option_menu(
+    action: str, target: int, vector: np.ndarray, weight: np.ndarray, spec: ActionSpec
+) -> Menu:
+    """A two-option menu (none, the action) for carrying out a forced event.
+
+    `vector` is the action's (L, A) Goldstein weights, `weight` its (L,) weight to the target.
+    """
+    length, actors = vector.shape
     return Menu(
         actions=np.array([ACTION_ID["none"], ACTION_ID[action]]),
         targets=np.array([-1, target]),
-        goldstein=np.vstack([np.zeros(actors), vector]),
-        weight=np.array([0.0, spec.goldstein]),
-        cost=np.zeros(2),
-        visibility=np.zeros(2),
-        alignment=np.zeros(2),
+        goldstein=np.stack([np.zeros((length, actors)), vector], axis=1),
+        weight=np.stack([np.zeros(len(weight)), weight], axis=1),
+        cost=np.zeros((1, 2)),
+        visibility=np.zeros((1, 2)),
+        alignment=np.zeros((1, 2)),
         needs_offence=np.zeros(2, dtype=bool),
-        relation_below=np.full(2, np.inf),
+        relation_below=np.full((1, 2), np.inf),
         conflict=np.full(2, -1),
         needs_chair=np.zeros(2, dtype=bool),
         once=np.array([False, "once" in spec.requires]),
@@ -416,6 +514,43 @@ def _single_option_menu(action: str, target: int, vector: np.ndarray, spec: Acti
         offends=np.array([False, spec.offends]),
         names=["none", action],
     )
+
+
+def _where(value: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """A shared (1,) number, or a per-replication (R,) one at the rows of mask `rows`."""
+    return value if len(value) == 1 else value[rows]
+
+
+def _checked_varying(
+    scenario: Scenario, varying: dict[str, Any], replications: int
+) -> dict[str, np.ndarray]:
+    """The varying keys checked (VaryingError), their values as (R,) float arrays."""
+    checked = {
+        key: check_values(scenario, key, values, replications) for key, values in varying.items()
+    }
+    for key in checked:
+        parts = key.split(".")
+        if parts[0] in ("trade", "ties", "propensity"):
+            mirrored = f"{parts[0]}.{parts[2]}.{parts[1]}"
+            if mirrored in checked:
+                raise VaryingError(key, f"the same pair as {mirrored}; give one of them")
+    return checked
+
+
+def _checked_streams(streams: np.ndarray | None, replications: int) -> np.ndarray | None:
+    if streams is None:
+        return None
+    ids = np.asarray(streams)
+    if ids.shape != (replications,) or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(
+            f"streams: expected {replications} integer stream ids, got {ids.dtype} {ids.shape}"
+        )
+    return ids.astype(np.int64)
+
+
+SHUFFLE_POSTURE = (len(SITE_KINDS) + 1) << 16
+SHUFFLE_DIPLOMACY = (len(SITE_KINDS) + 2) << 16
+"""Sites of the agent orders of phases 4 and 5 in the counter-based streams."""
 
 
 def _get_path(data: dict, key: str) -> Any:

@@ -41,6 +41,15 @@ class WorldState:
     def replications(self) -> int:
         return self.posture.shape[0]
 
+    def rows(self, runs: np.ndarray) -> WorldState:
+        """A copy of the state of replications `runs` (for computing utilities on a subset)."""
+        arrays = {
+            name: getattr(self, name)[runs]
+            for name in self.__dataclass_fields__
+            if name != "done_once"
+        }
+        return WorldState(**arrays, done_once={})
+
     @property
     def credibility(self) -> np.ndarray:
         """c_i = alpha / (alpha + beta), the Beta mean (MODEL section 7)."""
@@ -48,30 +57,30 @@ class WorldState:
 
 
 def initial_state(scenario: Scenario, params: Parameters, replications: int) -> WorldState:
-    """The month-0 state of every replication, from the scenario."""
+    """The month-0 state of every replication, from the scenario and its per-replication values."""
     agents = list(scenario.agents.values())
     n, a, r = params.agents, params.actors, replications
     conflicts = sum(1 for agent in agents if agent.rival is not None)
 
     def tile(values: list | np.ndarray, dtype=float) -> np.ndarray:
-        return np.tile(np.asarray(values, dtype=dtype), (r, 1))
+        values = np.asarray(values, dtype=dtype)
+        return np.broadcast_to(values, (r, values.shape[-1])).copy()
 
     posture = tile([*[x.posture for x in agents], *params.pole_posture], np.int8)
-    prior_mean = np.array([x.credibility_prior.mean for x in agents])
-    prior_strength = np.array([x.credibility_prior.strength for x in agents])
+    prior_mean, prior_strength = params.prior_mean, params.prior_strength
     status = [Status[x.status].value for x in agents]
     return WorldState(
         posture=posture,
         alignment=posture[:, :n].astype(float),
-        threat=tile([x.threat for x in agents]),
+        threat=tile(params.threat),
         public_lean=tile(params.public_lean),
-        standing=tile([x.standing for x in agents]),
+        standing=tile(params.standing),
         credibility_alpha=tile(prior_mean * prior_strength),
         credibility_beta=tile((1.0 - prior_mean) * prior_strength),
         status=tile(status, np.int8),
         months_not_aligned=np.zeros((r, n), dtype=np.int16),
         months_frozen=np.zeros((r, n), dtype=np.int16),
-        relation=np.tile(params.propensity, (r, 1, 1)),
+        relation=np.broadcast_to(params.propensity, (r, a, a)).copy(),
         last_offence=np.full((r, a, a), NEVER, dtype=np.int16),
         last_attack=np.full((r, conflicts), NEVER, dtype=np.int16),
         last_negotiation=np.full((r, conflicts), NEVER, dtype=np.int16),

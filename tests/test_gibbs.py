@@ -45,7 +45,7 @@ def stationary(scenario, lam: float, halved: bool = True) -> np.ndarray:
     """pi(X) proportional to exp(-lam E(X) / 2), or exp(-lam E(X)) when not `halved`."""
     params = build_parameters(scenario)
     energy = axelrod_bennett_energy(
-        all_configurations(params.agents), capability_shares(scenario), params.propensity
+        all_configurations(params.agents), capability_shares(scenario), params.propensity[0]
     )
     log_weights = -lam * energy / (2.0 if halved else 1.0)
     weights = np.exp(log_weights - log_weights.max())
@@ -64,7 +64,7 @@ def test_setup_is_the_affinity_only_game(gibbs_run):
     params = model.params
     assert params.actors == params.agents == 5, "no poles"
     assert not params.fixed_posture.any(), "every agent is free, RUS included"
-    np.testing.assert_allclose(params.rationality, LAMBDA * shares, rtol=1e-12)
+    np.testing.assert_allclose(params.rationality[0], LAMBDA * shares, rtol=1e-12)
     for name in ("beta_trade", "beta_security", "beta_legitimacy", "beta_loyalty"):
         assert not getattr(params, name).any(), name
     assert not params.switching_cost.any()
@@ -72,7 +72,7 @@ def test_setup_is_the_affinity_only_game(gibbs_run):
     # relation decay keeps rho at the propensity when nothing happens
     np.testing.assert_allclose(
         record.relations[:, -1],
-        np.broadcast_to(params.propensity, record.relations[:, -1].shape),
+        np.broadcast_to(params.propensity[0], record.relations[:, -1].shape),
         atol=1e-6,
     )
     # every agent does move: the chain is not stuck at its start (all +1)
