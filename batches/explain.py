@@ -50,7 +50,7 @@ How a run is replayed
 A run folder's manifest holds the resolved scenario, `seed`, `runs`, `months` and `chunk_size`
 (`folder_info`). The scenario is `Scenario.model_validate(manifest["resolved_scenario"])`,
 checked against `scenario_sha256` as a resume does. Run K lies in chunk K // chunk_size, whose
-seed is child (chunk,) of SeedSequence(seed) (`simulation.batch.chunk_seed`, `plan_chunks`; see
+seed is child (chunk,) of SeedSequence(seed) (`batches.chunks.chunk_seed`, `plan_chunks`; see
 `replay_chunk`). Replaying that whole chunk (same size, offset and seed, so every random stream,
 including any per-replication parameter draws, is the same) with `Trace(runs=[K], months=...,
 agents=...)` on the model reproduces run K with its decisions recorded; tracing only one run keeps
@@ -78,7 +78,7 @@ from simulation.schema import ACTION_NAMES
 from simulation.trace import DECISION_KEY, DECISIONS, OPTION_KEY, conform_trace
 
 if TYPE_CHECKING:
-    from simulation.batch import Chunk
+    from batches.chunks import Chunk
 
 TERM_ORDER: tuple[str, ...] = (
     "affinity",
@@ -707,7 +707,7 @@ def manifest_info(
 
 def replay_chunk(info: FolderInfo, run: int) -> Chunk:
     """The chunk (index, offset, size, seed) that holds `run`: the one to replay for it."""
-    from simulation.batch import plan_chunks
+    from batches.chunks import plan_chunks
 
     run = validate_run(run, info.runs)
     return plan_chunks(info.runs, info.seed, info.chunk_size)[run // info.chunk_size]
