@@ -435,6 +435,18 @@ class AgentStats:
     armenia_out: dict[int | None, set[int]]  # point -> runs with ARM frozen or exited
 
 
+def armenia_out_runs(agents: pd.DataFrame) -> dict[int | None, set[int]]:
+    """Per point (None for a table without `point`): the runs in which Armenia's status was
+    frozen or exited in some month (the outcome `armenia_frozen_or_exited`).
+
+    agents: rows of the agents table (run, agent, status at least; any months).
+    """
+    out = agents[(agents["agent"] == "ARM") & agents["status"].isin(("frozen", "exited"))]
+    if POINT not in agents.columns:
+        return {None: set(out["run"].tolist())}
+    return {int(point): set(rows["run"].tolist()) for point, rows in out.groupby(POINT)}
+
+
 def agent_stats(folder: str | os.PathLike[str], last_month: int) -> AgentStats:
     """One pass over the agents table, part by part."""
     status_parts, align_parts = [], []
@@ -446,12 +458,8 @@ def agent_stats(folder: str | os.PathLike[str], last_month: int) -> AgentStats:
         status_parts.append(part.groupby([*keys, "agent", "month", "status"]).size())
         final = part[part["month"] == last_month]
         align_parts.append(final.groupby([*keys, "agent"])["alignment"].agg(["sum", "count"]))
-        out = part[(part["agent"] == "ARM") & part["status"].isin(("frozen", "exited"))]
-        if keys:
-            for point, rows in out.groupby(POINT):
-                armenia_out.setdefault(int(point), set()).update(rows["run"].tolist())
-        else:
-            armenia_out.setdefault(None, set()).update(out["run"].tolist())
+        for point, runs in armenia_out_runs(part).items():
+            armenia_out.setdefault(point, set()).update(runs)
     status = pd.concat(status_parts).groupby(level=list(range(status_parts[0].index.nlevels))).sum()
     align = pd.concat(align_parts)
     align = align.groupby(level=list(range(align.index.nlevels))).sum()
