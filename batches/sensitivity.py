@@ -322,12 +322,23 @@ def format_ranking(indices: pd.DataFrame, top: int = 8) -> str:
 
 
 def _month_columns(metrics: pd.DataFrame, months: Sequence[int | str] | None) -> dict[int, str]:
-    """Month index -> column suffix: '' for the last month, '@YYYY-MM' (or '@m') for others."""
+    """Month index -> column suffix for the metrics table (see `_suffixes`)."""
     last = int(metrics["month"].max())
-    dates: dict[int, str] = {}
+    present = {int(m): str(m) for m in metrics["month"].unique()}
     if "date" in metrics.columns:
         pairs = metrics[["month", "date"]].drop_duplicates("month")
-        dates = {int(m): str(d) for m, d in zip(pairs["month"], pairs["date"], strict=True)}
+        present.update({int(m): str(d) for m, d in zip(pairs["month"], pairs["date"], strict=True)})
+    return _suffixes(present, last, months)
+
+
+def _suffixes(
+    dates: dict[int, str], last: int, months: Sequence[int | str] | None
+) -> dict[int, str]:
+    """Month index -> column suffix: '' for the last month, '@YYYY-MM' for the others.
+
+    dates: month index -> its label, for the months present; `months` holds indices (negative
+    ones count from the end) or labels; None means the last month only.
+    """
     chosen: dict[int, str] = {}
     for month in [last] if months is None else months:
         if isinstance(month, str):
@@ -338,10 +349,22 @@ def _month_columns(metrics: pd.DataFrame, months: Sequence[int | str] | None) ->
         month = int(month)
         if month < 0:
             month += last + 1
-        if month not in dates and month not in set(metrics["month"].unique()):
+        if month not in dates:
             raise ValueError(f"months: month {month} is not in the metrics table (0..{last})")
-        chosen[month] = "" if month == last else f"@{dates.get(month, month)}"
+        chosen[month] = "" if month == last else f"@{dates[month]}"
     return chosen
+
+
+def outcome_names(
+    dates: Sequence[str],
+    months: Sequence[int | str] | None = None,
+    rates: Sequence[tuple[str, str]] = RATE_EVENTS,
+) -> list[str]:
+    """The outcome columns `point_outcomes` gives (without point and n) for a horizon whose
+    month labels are `dates`, in the same order."""
+    suffixes = _suffixes(dict(enumerate(dates)), len(dates) - 1, months)
+    names = [f"{metric}{suffix}" for suffix in suffixes.values() for metric in METRIC_NAMES]
+    return [*names, *OUTCOMES, *(f"{RATE_PREFIX}{actor}.{action}" for actor, action in rates)]
 
 
 def point_outcomes(

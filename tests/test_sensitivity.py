@@ -15,6 +15,7 @@ from batches.sensitivity import (
     design,
     design_size,
     format_ranking,
+    outcome_names,
     point_outcomes,
     problem,
     ranking,
@@ -323,3 +324,11 @@ def test_point_outcomes_feed_analyse():
     assert cohesion.loc["b", "mu_star"] == pytest.approx(0.0)
     article4 = indices[indices["outcome"] == "article4_honoured_by_russia"]
     assert article4["note"].str.contains("no value").all()
+
+
+def test_outcome_names_are_the_columns_point_outcomes_gives():
+    metrics, events, agents = tables()
+    dates = [f"{2022 + m // 12}-{m % 12 + 1:02d}" for m in range(24)]
+    for months in (None, ["2022-12", 23], [3, -1]):
+        table = point_outcomes(metrics, events, agents, months=months)
+        assert outcome_names(dates, months) == [c for c in table.columns if c not in ("point", "n")]
