@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from results.compare import OUTCOMES, armenia_out_runs, outcome_counts
+from results.compare import ARMENIA_OUT, OUTCOMES, outcome_tallies
 from results.schema import POINT
 from simulation.free_parameters import FreeParameter
 from simulation.record import METRIC_NAMES
@@ -415,19 +415,15 @@ def point_outcomes(
 def _probabilities(
     events: pd.DataFrame, agents: pd.DataFrame, counts: pd.Series
 ) -> dict[str, np.ndarray]:
-    """Outcome -> probability per point (in `counts` order), via compare.outcome_counts."""
-    out_runs = armenia_out_runs(agents[[POINT, "run", "agent", "status"]])
-    relevant = events[[POINT, "run", "actor", "action"]]
-    by_point = dict(iter(relevant.groupby(POINT))) if len(relevant) else {}
-    empty = relevant.iloc[:0]
-    values = {key: np.full(len(counts), np.nan) for key in OUTCOMES}
-    for row, (point, runs) in enumerate(counts.items()):
-        tallies = outcome_counts(
-            by_point.get(point, empty), out_runs.get(int(point), set()), int(runs)
-        )
-        for key, (hits, trials) in tallies.items():
-            values[key][row] = hits / trials if trials else np.nan
-    return values
+    """Outcome -> probability per point (in `counts` order), by compare's `outcome_tallies`."""
+    out = agents[(agents["agent"] == "ARM") & agents["status"].isin(ARMENIA_OUT)]
+    hits, trials = outcome_tallies(
+        events[[POINT, "run", "actor", "action"]], out[[POINT, "run"]], counts, by=POINT
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = hits.to_numpy(dtype=np.float64) / trials.to_numpy(dtype=np.float64)
+    shares[trials.to_numpy() == 0] = np.nan
+    return {key: shares[:, column] for column, key in enumerate(hits.columns)}
 
 
 def _rates(
