@@ -382,7 +382,8 @@ def point_outcomes(
     row order; agents needs run, agent and status. Columns:
     - mean cohesion and components at `months` (indices from 0, or YYYY-MM): `cohesion` etc. for
       the last month of the metrics table, `cohesion@2024-12` etc. for the others;
-    - the probabilities of `results.compare.OUTCOMES` (computed by its `outcome_counts`):
+    - the probabilities of `results.compare.OUTCOMES` (by its `outcome_tallies`, whose one-group
+      case is `outcome_counts`):
       Armenia frozen or exited, Belarus recognises Abkhazia, Article 4 honoured by Russia when
       invoked (NaN at a point without an invocation), Armenia boycotts or refuses a declaration;
     - `rate.ACTOR.action`: events per run-year for each pair of `rates`, the horizon being the
