@@ -197,9 +197,10 @@ def check_free_parameters(
 ) -> None:
     """Raise ScenarioError(source, key, ...) for the first parameter that cannot be varied.
 
-    A parameter must name a numeric, non-integer key of the resolved scenario; low < high, both
-    inside the schema's field bounds; low > 0 when log-uniform; the scenario's value in
-    [low, high]. `source` names the file in the message (default: the shipped file).
+    A parameter must name a numeric, non-integer key of the resolved scenario that none of its
+    applied shocks sets; low < high, both inside the schema's field bounds; low > 0 when
+    log-uniform; the scenario's value in [low, high]. `source` names the file in the message
+    (default: the shipped file).
     """
     resolved = load_scenario(scenario) if isinstance(scenario, str) else scenario
     source = source or str(parameters_path())
@@ -221,6 +222,20 @@ def check_free_parameters(
         if bounds.integer:
             raise ScenarioError(source, where, "an integer key cannot vary continuously")
         _check_range(param, bounds, float(value), source, where)
+        _check_not_reset(resolved, param.key, source, where)
+
+
+def _check_not_reset(scenario: Scenario, key: str, source: str, where: str) -> None:
+    """A key that an applied shock `set`s would lose its varied value at the shock's month."""
+    for shock in scenario.active_shocks():
+        if key in shock.set:
+            name = f"shock {shock.id!r}" if shock.id else "a shock"
+            raise ScenarioError(
+                source,
+                where,
+                f"{name} of scenario {scenario.name!r} sets it in {shock.month}: "
+                "a varied value would be replaced there",
+            )
 
 
 def _check_range(param: FreeParameter, bounds: Bounds, value: float, source: str, where: str):

@@ -161,6 +161,16 @@ def test_select_parameters_bad_options_name_vary(option, words):
     assert str(caught.value).startswith("--vary: ") and words in str(caught.value)
 
 
+def test_a_key_a_shock_sets_cannot_vary():
+    chosen = select_parameters(load_free_parameters(), ["world.overstretch=0:0.8"])
+    check_free_parameters(chosen, "baseline", source="--vary")  # its shocks are not applied
+    with pytest.raises(ScenarioError, match="shock 'invasion' of scenario 'history-2022' sets it"):
+        check_free_parameters(chosen, "history-2022", source="--vary")
+    west = select_parameters(load_free_parameters(), ["agents.ARM.pole_credibility"])
+    with pytest.raises(ScenarioError, match="shock 'west-offer'"):
+        check_free_parameters(west, "west-offer-armenia")
+
+
 def test_an_override_is_checked_against_the_scenario():
     chosen = select_parameters(load_free_parameters(), ["agents.BLR.beta_loyalty=2:4"])
     with pytest.raises(ScenarioError, match="value 1.25 is outside"):
