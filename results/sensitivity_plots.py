@@ -1,7 +1,7 @@
 """Plots of a sensitivity analysis: the Morris mu*-sigma plane, Sobol bars, Sobol convergence.
 
 As in results/plots.py, each plot is a pure data function (indices table -> small DataFrame,
-testable on numbers) and a draw function (data -> matplotlib Figure on an Agg canvas, no pyplot).
+testable on numbers) and a draw function (data -> a Figure on an Agg canvas, no pyplot).
 The tables are those of `batches.sensitivity.analyse` and `convergence`: columns outcome,
 parameter and the indices (mu_star, sigma, ...; S1, S1_conf, ST, ST_conf).
 """
@@ -19,7 +19,7 @@ import pandas as pd
 from results.plots import _new_figure, save_figures
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+    from results.plots import Figure
 
 TOP = 15
 """Parameters shown in a Sobol bar chart and a convergence plot (the highest ST)."""
