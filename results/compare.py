@@ -50,6 +50,9 @@ OUTCOMES: dict[str, str] = {
 }
 """Outcome key -> its description (the `outcome` column holds the key)."""
 
+ARMENIA_OUT = ("frozen", "exited")
+"""Armenia's statuses that count for `armenia_frozen_or_exited`."""
+
 OUTCOME_ACTIONS = ("recognize_breakaway", "invoke_article4", "honour_article4")
 OUTCOME_ACTIONS += ("boycott_summit", "refuse_declaration", "side_with")
 
@@ -58,6 +61,7 @@ OUTCOME_TABLES: dict[str, str] = {
     "belarus_recognises_abkhazia": "events",
     "article4_honoured_by_russia": "events",
     "armenia_boycotts_or_refuses": "events",
+    "belarus_sides_with_azerbaijan": "events",
 }
 """Outcome key -> the table it is counted from."""
 
@@ -416,29 +420,54 @@ def outcome_counts(
     Armenia's status was frozen or exited in some month; runs: the group's number of runs.
     Article 4 is at risk in the runs where it was invoked, and counts when Russia honoured it.
     """
+    group = "_group"
+    events = events[["run", "actor", "action", "target"]].assign(**{group: 0})
+    out = pd.DataFrame({group: 0, "run": sorted(armenia_out_runs)}, dtype=np.int64)
+    hits, trials = outcome_tallies(events, out, pd.Series([runs], index=[0]), by=group)
+    return {key: (int(hits.at[0, key]), int(trials.at[0, key])) for key in OUTCOMES}
+
+
+def outcome_tallies(
+    events: pd.DataFrame, armenia_out: pd.DataFrame, runs: pd.Series, by: str = POINT
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(hits, trials) of every outcome for many groups at once: two frames indexed like `runs`
+    (group -> number of runs) with one column per key of OUTCOMES.
+
+    events: rows with `by`, run, actor, action, target; armenia_out: (`by`, run) rows of the runs
+    in which Armenia was frozen or exited (see `armenia_out_runs`). The outcomes are those of
+    `outcome_counts`, which is the one-group case.
+    """
 
     def runs_with(
         actor: str | None, actions: tuple[str, ...], target: str | None = None
-    ) -> set[int]:
+    ) -> pd.DataFrame:
         mask = events["action"].isin(actions)
         if actor is not None:
             mask &= events["actor"] == actor
         if target is not None:
             mask &= events["target"] == target
-        return set(events.loc[mask, "run"].tolist())
+        return events.loc[mask, [by, "run"]].drop_duplicates()
+
+    def per_group(pairs: pd.DataFrame) -> pd.Series:
+        counts = pairs.groupby(by).size() if len(pairs) else pd.Series(dtype=np.int64)
+        return counts.reindex(runs.index, fill_value=0).astype(np.int64)
 
     invoked = runs_with(None, ("invoke_article4",))
-    honoured = runs_with("RUS", ("honour_article4",)) & invoked
-    return {
-        "armenia_frozen_or_exited": (len(armenia_out_runs), runs),
-        "belarus_recognises_abkhazia": (len(runs_with("BLR", ("recognize_breakaway",))), runs),
-        "article4_honoured_by_russia": (len(honoured), len(invoked)),
-        "armenia_boycotts_or_refuses": (
-            len(runs_with("ARM", ("boycott_summit", "refuse_declaration"))),
-            runs,
-        ),
-        "belarus_sides_with_azerbaijan": (len(runs_with("BLR", ("side_with",), "AZE")), runs),
-    }
+    honoured = runs_with("RUS", ("honour_article4",)).merge(invoked, on=[by, "run"])
+    hits = pd.DataFrame(
+        {
+            "armenia_frozen_or_exited": per_group(armenia_out[[by, "run"]].drop_duplicates()),
+            "belarus_recognises_abkhazia": per_group(runs_with("BLR", ("recognize_breakaway",))),
+            "article4_honoured_by_russia": per_group(honoured),
+            "armenia_boycotts_or_refuses": per_group(
+                runs_with("ARM", ("boycott_summit", "refuse_declaration"))
+            ),
+            "belarus_sides_with_azerbaijan": per_group(runs_with("BLR", ("side_with",), "AZE")),
+        }
+    )
+    trials = pd.DataFrame({key: runs.astype(np.int64) for key in OUTCOMES})
+    trials["article4_honoured_by_russia"] = per_group(invoked)
+    return hits, trials
 
 
 def outcome_table(counts: dict[str, dict[str, tuple[int, int]]]) -> pd.DataFrame:
@@ -474,6 +503,18 @@ class AgentStats:
     armenia_out: dict[int | None, set[int]]  # point -> runs with ARM frozen or exited
 
 
+def armenia_out_runs(agents: pd.DataFrame) -> dict[int | None, set[int]]:
+    """Per point (None for a table without `point`): the runs in which Armenia's status was
+    frozen or exited in some month (the outcome `armenia_frozen_or_exited`).
+
+    agents: rows of the agents table (run, agent, status at least; any months).
+    """
+    out = agents[(agents["agent"] == "ARM") & agents["status"].isin(ARMENIA_OUT)]
+    if POINT not in agents.columns:
+        return {None: set(out["run"].tolist())}
+    return {int(point): set(rows["run"].tolist()) for point, rows in out.groupby(POINT)}
+
+
 def agent_stats(folder: str | os.PathLike[str], last_month: int) -> AgentStats:
     """One pass over the agents table, part by part."""
     status_parts, align_parts = [], []
@@ -485,12 +526,8 @@ def agent_stats(folder: str | os.PathLike[str], last_month: int) -> AgentStats:
         status_parts.append(part.groupby([*keys, "agent", "month", "status"]).size())
         final = part[part["month"] == last_month]
         align_parts.append(final.groupby([*keys, "agent"])["alignment"].agg(["sum", "count"]))
-        out = part[(part["agent"] == "ARM") & part["status"].isin(("frozen", "exited"))]
-        if keys:
-            for point, rows in out.groupby(POINT):
-                armenia_out.setdefault(int(point), set()).update(rows["run"].tolist())
-        else:
-            armenia_out.setdefault(None, set()).update(out["run"].tolist())
+        for point, runs in armenia_out_runs(part).items():
+            armenia_out.setdefault(point, set()).update(runs)
     status = pd.concat(status_parts).groupby(level=list(range(status_parts[0].index.nlevels))).sum()
     align = pd.concat(align_parts)
     align = align.groupby(level=list(range(align.index.nlevels))).sum()

@@ -1,0 +1,1 @@
+"""The free parameters of the shipped scenarios (parameters.toml), for sensitivity analysis."""
