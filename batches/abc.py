@@ -118,11 +118,13 @@ def as_priors(priors: Sequence[Any], source: str = "priors") -> list[Prior]:
         try:
             low, high = float(low), float(high)
         except (TypeError, ValueError):
-            raise ScenarioError(source, key, f"low and high must be numbers, got {low!r}, {high!r}")
+            message = f"low and high must be numbers, got {low!r} and {high!r}"
+            raise ScenarioError(source, key, message) from None
         if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
             raise ScenarioError(source, key, f"expected finite low < high, got {low} and {high}")
         if kind not in PRIOR_KINDS:
-            raise ScenarioError(source, key, f"unknown prior {kind!r}; expected one of {PRIOR_KINDS}")
+            message = f"unknown prior {kind!r}; expected one of {PRIOR_KINDS}"
+            raise ScenarioError(source, key, message)
         if kind == "log-uniform" and low <= 0:
             raise ScenarioError(source, key, f"a log-uniform prior needs low > 0, got {low}")
         checked.append(Prior(name, low, high, kind))
@@ -410,12 +412,8 @@ def calibrate(
     db_path = Path(db_path)
     names = [p.name for p in checked]
     statistics = list(observed)
-    scales = pilot_scales(
-        checked, observed, simulate, size=population, seed=seed, floors=floors
-    )
-    state = _Calibration(
-        simulate, names, statistics, seed, max_batch or 50 * population, progress
-    )
+    scales = pilot_scales(checked, observed, simulate, size=population, seed=seed, floors=floors)
+    state = _Calibration(simulate, names, statistics, seed, max_batch or 50 * population, progress)
     abc = ABCSMC(
         models=_identity_model(),
         parameter_priors=Distribution(**{p.name: p.pyabc_rv() for p in checked}),
