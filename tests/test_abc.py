@@ -119,15 +119,14 @@ def test_same_seed_same_posterior_and_resume_equals_a_straight_run(tmp_path):
         PRIORS, OBSERVED, simulate, generations=3, db_path=tmp_path / "b.db", **kwargs
     )
     pd.testing.assert_frame_equal(straight.posterior, again.posterior, check_exact=True)
-    other = calibrate(
-        PRIORS, OBSERVED, simulate, generations=3, db_path=tmp_path / "c.db", population=40, seed=6
-    )
-    assert not other.posterior.equals(straight.posterior)
-
     stopped = calibrate(
         PRIORS, OBSERVED, simulate, generations=1, db_path=tmp_path / "d.db", **kwargs
     )
     assert stopped.generations == 1
+    other = calibrate(
+        PRIORS, OBSERVED, simulate, generations=1, db_path=tmp_path / "c.db", population=40, seed=6
+    )
+    assert not other.posterior.equals(stopped.posterior)
     resumed = calibrate(
         PRIORS, OBSERVED, simulate, generations=3, db_path=tmp_path / "d.db", resume=True, **kwargs
     )
