@@ -414,9 +414,12 @@ def statistics_by_group(
     frame = pd.DataFrame(index=index)
     for check in targets.checks:
         frame[check.statistic] = _check_by_group(check.id, period, group_column, n, undefined)
-    groups_of = period[group_column].to_numpy()
+    keys = [group_column, "actor", "action", "target"]
+    tally = period[keys].astype({"target": object}).fillna({"target": ""})
+    tally = tally.groupby(keys, observed=True, sort=False).size().rename("n").reset_index()
     for count in targets.counts:
-        totals = pd.Series(_matches(period, count).astype(np.int64)).groupby(groups_of).sum()
+        chosen = tally[_matches(tally, count)]
+        totals = chosen.groupby(group_column)["n"].sum()
         frame[count.statistic] = totals.reindex(index, fill_value=0).to_numpy() / n.to_numpy()
     return frame[targets.statistic_names()]
 
