@@ -2,7 +2,7 @@
 epsilon per generation, and the posterior predictive check against the record.
 
 As in `results.plots`, each plot has a data function (testable on numbers) and a draw function
-building a `matplotlib.figure.Figure` on an Agg canvas (no pyplot, no global backend).
+building a Figure on an Agg canvas through `results.plots` (no pyplot, no global backend).
 The posterior predictive check (Gelman, Meng & Stern 1996) shows, for each target, the
 distribution of the statistic simulated from posterior draws with its 90% interval, and the
 documented value (with the record's own range where it is fuzzy).
@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 from results.layout import PLOTS_DIR
+from results.plots import _new_figure, save_figures
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+    from results.plots import Figure
 
 WEIGHT = "weight"
-DPI = 120
 PAIRS = 3
 _POSTERIOR = "#1f4e79"
 _PRIOR = "#b0b0b0"
@@ -33,11 +33,9 @@ _RECORD = "#c00000"
 
 
 def _figure(width: float, height: float) -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=DPI)
-    FigureCanvasAgg(figure)
+    """An empty Figure (constrained layout) to add panels to."""
+    figure, _ = _new_figure((width, height))
+    figure.clear()
     return figure
 
 
@@ -130,7 +128,6 @@ def draw_marginals(posterior: pd.DataFrame, priors: Sequence[Any]) -> Figure:
         axes.set_title(key, fontsize=9)
         if number == 0:
             axes.legend(fontsize=7)
-    figure.tight_layout()
     return figure
 
 
@@ -146,7 +143,6 @@ def draw_pairs(posterior: pd.DataFrame, n: int = PAIRS) -> Figure:
         axes.set_xlabel(a, fontsize=8)
         axes.set_ylabel(b, fontsize=8)
         axes.set_title(f"weighted r = {r:+.2f}", fontsize=9)
-    figure.tight_layout()
     return figure
 
 
@@ -159,7 +155,6 @@ def draw_epsilons(epsilons: Sequence[float]) -> Figure:
     axes.set_xlabel("generation")
     axes.set_ylabel("epsilon (scaled distance)")
     axes.grid(alpha=0.3)
-    figure.tight_layout()
     return figure
 
 
@@ -183,7 +178,6 @@ def draw_predictive(
     axes.set_xlabel("probability (checks) or events per run in 2022 (counts)")
     axes.legend(fontsize=7, loc="lower right")
     axes.grid(axis="x", alpha=0.3)
-    figure.tight_layout()
     return figure
 
 
@@ -201,18 +195,13 @@ def write_calibration_plots(
     out = Path(folder) / PLOTS_DIR
     out.mkdir(parents=True, exist_ok=True)
     figures = {
-        "posterior_marginals.png": draw_marginals(posterior, priors),
-        "epsilon.png": draw_epsilons(epsilons),
+        "posterior_marginals": draw_marginals(posterior, priors),
+        "epsilon": draw_epsilons(epsilons),
     }
     if len(_parameters(posterior)) > 1:
-        figures["posterior_pairs.png"] = draw_pairs(posterior)
+        figures["posterior_pairs"] = draw_pairs(posterior)
     if predictive is not None and observed:
         intervals = predictive_intervals(predictive, observed)
         if len(intervals):
-            figures["predictive_check.png"] = draw_predictive(intervals, ranges)
-    paths = []
-    for name, figure in figures.items():
-        path = out / name
-        figure.savefig(path)
-        paths.append(path)
-    return paths
+            figures["predictive_check"] = draw_predictive(intervals, ranges)
+    return save_figures(figures, out)
