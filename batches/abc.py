@@ -181,6 +181,13 @@ def _statistics_rows(frame: pd.DataFrame, names: list[str], n: int) -> list[dict
     if missing:
         raise ValueError(f"the simulator did not return the statistics {missing}")
     values = frame[names].to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        column = names[int(np.nonzero(bad.any(axis=0))[0][0])]
+        raise ValueError(
+            f"the simulator returned a non-finite {column!r}: fill undefined statistics first "
+            "(statistics_by_group(..., undefined=0.0) scores an unscorable check as not met)"
+        )
     return [dict(zip(names, row, strict=True)) for row in values]
 
 

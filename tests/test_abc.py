@@ -136,6 +136,16 @@ def test_same_seed_same_posterior_and_resume_equals_a_straight_run(tmp_path):
     assert [t for t, _ in resumed.batches if t >= 0] == [1, 2]
 
 
+def test_a_non_finite_statistic_is_an_error(tmp_path):
+    def simulate(thetas: pd.DataFrame, seed: int) -> pd.DataFrame:
+        return pd.DataFrame({name: np.full(len(thetas), np.nan) for name in OBSERVED})
+
+    with pytest.raises(ValueError, match="non-finite 'k.p.one'"):
+        calibrate(
+            PRIORS, OBSERVED, simulate, population=10, generations=1, seed=1, db_path=tmp_path / "x"
+        )
+
+
 def test_resume_needs_a_database(tmp_path):
     with pytest.raises(ScenarioError, match="no calibration database"):
         calibrate(
