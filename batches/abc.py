@@ -37,11 +37,12 @@ The pieces, and why:
 - **Distance**: Euclidean over the statistics, each divided by a fixed scale: its median absolute
   deviation over a pilot sample from the prior (the scaled distance of Beaumont, Zhang & Balding
   2002; Prangle 2017, "Adapting the ABC distance function", Bayesian Analysis 12:289, shows why
-  unscaled statistics let the widest one dominate), floored by the record's own uncertainty so a
-  statistic the prior barely moves does not get an infinite weight. The scales are fixed for the
-  whole run (not re-adapted per generation) so that a resumed calibration is the same computation
-  as an uninterrupted one; the pilot is drawn from its own seed, so resuming recomputes the same
-  scales.
+  unscaled statistics let the widest one dominate), its standard deviation where the MAD is 0,
+  and at least the record's own uncertainty. A statistic that no prior draw moves gets weight 0:
+  it carries no information about the parameters, and a tiny scale would let its constant gap
+  from the record swamp the rest. The scales are fixed for the whole run (not re-adapted per
+  generation) so that a resumed calibration is the same computation as an uninterrupted one; the
+  pilot is drawn from its own seed, so resuming recomputes the same scales.
 - **Epsilon**: the weighted median of the previous generation's distances (pyabc's
   `QuantileEpsilon`, alpha 0.5), the first from a calibration sample from the prior.
 - **Randomness**: pyabc draws from numpy's global generator. The sampler reseeds it at the start of
@@ -362,19 +363,24 @@ def pilot_scales(
     seed: int,
     floors: dict[str, float] | None = None,
 ) -> dict[str, float]:
-    """Each statistic's scale: its median absolute deviation over `size` prior draws, at least
-    its floor (the record's uncertainty) and at least 1e-6 (Beaumont, Zhang & Balding 2002)."""
+    """Each statistic's scale over `size` prior draws: its median absolute deviation (Beaumont,
+    Zhang & Balding 2002), or its standard deviation where more than half the draws agree, and
+    at least its floor (the record's uncertainty). A statistic no prior draw moves (spread and
+    floor 0) says nothing about the parameters: its scale is infinite (weight 0), rather than
+    tiny, which would let a constant gap from the record swamp every other statistic."""
     rng = np.random.default_rng(derived_seed(seed, PILOT, 1))
     thetas = pd.DataFrame({p.name: p.sample(rng, size) for p in priors})
     names = list(observed)
     rows = simulate(thetas, derived_seed(seed, PILOT, 2))
     values = np.array([[row[s] for s in names] for row in _statistics_rows(rows, names, size)])
-    mad = np.nanmedian(np.abs(values - np.nanmedian(values, axis=0)), axis=0)
+    mad = np.median(np.abs(values - np.median(values, axis=0)), axis=0)
+    spread = np.where(mad > 0, mad, values.std(axis=0))
     floors = floors or {}
-    return {
-        s: float(max(m if np.isfinite(m) else 0.0, floors.get(s, 0.0), 1e-6))
-        for s, m in zip(names, mad, strict=True)
-    }
+    scales = {}
+    for name, value in zip(names, spread, strict=True):
+        scale = max(float(value), floors.get(name, 0.0))
+        scales[name] = scale if scale > 1e-12 else math.inf
+    return scales
 
 
 @dataclass
@@ -435,7 +441,7 @@ def calibrate(
     abc = ABCSMC(
         models=_identity_model(),
         parameter_priors=Distribution(**{p.name: p.pyabc_rv() for p in checked}),
-        distance_function=PNormDistance(p=2, fixed_weights={s: 1 / scales[s] for s in scales}),
+        distance_function=PNormDistance(p=2, fixed_weights={s: 1 / v for s, v in scales.items()}),
         population_size=population,
         sampler=_make_sampler_class()(state),
         eps=QuantileEpsilon(alpha=EPSILON_QUANTILE),

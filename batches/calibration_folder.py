@@ -98,7 +98,7 @@ def calibration_manifest(
                 "epsilons": result.epsilons,
                 "acceptance": result.acceptance,
                 "simulations": result.simulations,
-                "scales": result.scales,
+                "scales": {k: v if np.isfinite(v) else None for k, v in result.scales.items()},
                 "database": DB_NAME,
                 "run_id": result.run_id,
             }

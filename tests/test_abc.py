@@ -12,7 +12,7 @@ from scipy import stats
 
 pytest.importorskip("pyabc")
 
-from batches.abc import Prior, as_priors, calibrate  # noqa: E402
+from batches.abc import Prior, as_priors, calibrate, pilot_scales  # noqa: E402
 from batches.calibration_folder import (  # noqa: E402
     calibrated_scenario_text,
     draw_posterior,
@@ -134,6 +134,26 @@ def test_same_seed_same_posterior_and_resume_equals_a_straight_run(tmp_path):
     assert resumed.simulations == straight.simulations
     pd.testing.assert_frame_equal(straight.posterior, resumed.posterior, check_exact=True)
     assert [t for t, _ in resumed.batches if t >= 0] == [1, 2]
+
+
+def test_pilot_scales():
+    """MAD where the draws spread; the record's floor; weight 0 for a statistic nothing moves."""
+
+    def simulate(thetas: pd.DataFrame, seed: int) -> pd.DataFrame:
+        p = thetas["p.one"].to_numpy()
+        return pd.DataFrame(
+            {"spread": 10 * p, "mostly_zero": (p > 0.9).astype(float), "constant": 2.0 + 0 * p}
+        )
+
+    observed = {"spread": 3.0, "mostly_zero": 0.0, "constant": 1.0}
+    scales = pilot_scales(
+        [Prior("p.one", 0.0, 1.0)], observed, simulate, size=400, seed=1, floors={"spread": 4.0}
+    )
+    assert scales["spread"] == 4.0  # MAD of 10 x U(0, 1) is 2.5, below the floor
+    assert 0.2 < scales["mostly_zero"] < 0.4  # MAD 0: the standard deviation, ~0.3
+    assert scales["constant"] == np.inf
+    unfloored = pilot_scales([Prior("p.one", 0.0, 1.0)], observed, simulate, size=400, seed=1)
+    assert 2.2 < unfloored["spread"] < 2.8
 
 
 def test_a_non_finite_statistic_is_an_error(tmp_path):
