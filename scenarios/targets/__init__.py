@@ -1,0 +1,1 @@
+"""The documented record that `csto calibrate` compares the model with (TOML)."""
