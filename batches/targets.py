@@ -1,10 +1,10 @@
 """The documented record as calibration targets, and the statistics a batch is compared on.
 
 A targets file (TOML, `scenarios/targets/record-2022.toml` by default) holds the eleven timeline
-checks of `csto history` (by id, mirroring `simulation.history.HISTORY_EVENTS`) and the documented
+checks of `csto history` (by id, mirroring `batches.history.HISTORY_EVENTS`) and the documented
 count of each actor-action-target in the period. The statistics of a batch are, per target:
 
-- a check: the probability `simulation.history` computes (the share of runs in which the event
+- a check: the probability `batches.history` computes (the share of runs in which the event
   happens in its window, or of the runs meeting its condition); the record's value is 1 if the
   event happened and 0 if not;
 - a count: the mean number of matching events per run over the period (months 0..11 for 2022),
@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from batches.history import HISTORY_EVENTS, HistoryEvent
 from simulation.calendar import month_index, parse_month
-from simulation.history import HISTORY_EVENTS, HistoryEvent
 from simulation.scenario import ScenarioError
 from simulation.schema import ACTION_NAMES
 
@@ -50,7 +50,7 @@ CHECK_IDS: dict[str, int] = {
     "arm_refuses_summit": 9,
     "blr_sides_with_aze": 10,
 }
-"""Check id -> index of its definition in simulation.history.HISTORY_EVENTS."""
+"""Check id -> index of its definition in batches.history.HISTORY_EVENTS."""
 
 
 @dataclass(frozen=True)
@@ -240,7 +240,7 @@ def parse_window(text: str) -> tuple[str, str]:
 
 
 def history_window(check: HistoryEvent) -> tuple[str, str]:
-    """The window of a `simulation.history` check as (first, last) months.
+    """The window of a `batches.history` check as (first, last) months.
 
     Its labels are "2022-01..03", "2022-09" or "2022 ..."; a conditional window ("visit month + 2
     (runs with a 2022 visit)") counts as the whole of 2022, the period its condition looks at.
@@ -370,7 +370,7 @@ def summary_statistics(
     events: pd.DataFrame, runs: int, targets: Targets, undefined: float = math.nan
 ) -> dict[str, float]:
     """The statistics of one batch of `runs` runs: each check's probability (as
-    `simulation.history` scores it) and each count's mean per run over the period.
+    `batches.history` scores it) and each count's mean per run over the period.
 
     A conditional check whose condition never holds has no probability: it is `undefined`.
     """

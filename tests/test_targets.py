@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from batches.history import HISTORY_EVENTS, evaluate
 from batches.targets import (
     CHECK_IDS,
     history_window,
@@ -15,7 +16,6 @@ from batches.targets import (
     summary_statistics,
     targets_dir,
 )
-from simulation.history import HISTORY_EVENTS, evaluate
 from simulation.scenario import ScenarioError
 from simulation.schema import ACTION_NAMES
 
@@ -240,8 +240,8 @@ def test_statistics_by_group_equal_each_group_alone(record):
 def test_every_act_the_model_takes_in_2022_has_a_target(record):
     """Every (actor, action, target) of a history-2022 batch matches a count (exactly or by a
     wildcard); the pole's forced outreach is the only exception."""
-    from simulation.batch import iter_records, plan_chunks
-    from simulation.history import named_events
+    from batches.chunks import iter_records, plan_chunks
+    from batches.history import named_events
     from simulation.scenario import load_scenario
 
     scenario = load_scenario("history-2022", None, 12)
