@@ -10,7 +10,10 @@ CHUNK_SIZE replications, simulation only: no tables written):
 2. plain, counter-based: the same with counter-based streams (what a design draws from);
 3. design: an LHS design of `points` points x `runs` runs over agents.BLR.beta_loyalty and
    dynamics.standing_decay (`batches.design.design_tasks`): lock-step chunks across points, each
-   replication with its own values, common random numbers.
+   replication with its own values, common random numbers;
+4. design at baseline values: the same layout with every point at the scenario's own values, so
+   that what differs from 2. is the cost of per-replication values alone, not what other values
+   make the agents do.
 
 Each is timed `--repeat` times, the three interleaved so that a change of load on the machine
 falls on all of them; the best of each is reported, per second of wall time and per second of
@@ -42,15 +45,20 @@ def plain_tasks(rows: int, counter_based: bool) -> list:
     return tasks
 
 
-def design_of(points: int, runs: int, months: int):
-    """An LHS design of `points` points x `runs` runs of baseline over VARY."""
+def design_of(points: int, runs: int, months: int, at_base: bool = False):
+    """An LHS design of `points` points x `runs` runs of baseline over VARY (`at_base`: every
+    point at the scenario's own values)."""
     from batches.design import Design
     from batches.sweeps import Vary, design_points, points_frame
     from simulation.scenario import load_scenario
+    from simulation.varying import Numbers
 
     base = load_scenario("baseline", months=months)
     vary = [Vary(key, low, high) for key, low, high in VARY]
     values = design_points(vary, "lhs", points, SEED)
+    if at_base:
+        numbers = Numbers(base, {})
+        values = [{key: numbers.shared(key) for key, _, _ in VARY} for _ in values]
     return Design(base, points_frame(values), runs=runs, seed=SEED, months=months)
 
 
@@ -84,6 +92,9 @@ def main() -> None:
         "plain batch (model.rng)": plain_tasks(rows, counter_based=False),
         "plain batch (counter-based streams)": plain_tasks(rows, counter_based=True),
         f"design {args.points} points x {args.runs} runs": design_tasks(design),
+        "design, every point at baseline values": design_tasks(
+            design_of(args.points, args.runs, args.months, at_base=True)
+        ),
     }
     record = design_record(design)
     print(
@@ -100,13 +111,17 @@ def main() -> None:
             best[name] = (max(best[name][0], wall), max(best[name][1], cpu))
     for name, (wall, cpu) in best.items():
         print(f"{name}: {wall:,.0f} rep-months/s wall, {cpu:,.0f} per CPU second")
-    plain, streams, designed = best.values()
+    plain, streams, designed, at_base = best.values()
     print(
         f"ratio design / plain: {designed[0] / plain[0]:.2f} wall, {designed[1] / plain[1]:.2f} CPU"
     )
     print(
         f"ratio design / plain on counter-based streams: {designed[0] / streams[0]:.2f} wall, "
         f"{designed[1] / streams[1]:.2f} CPU"
+    )
+    print(
+        f"ratio design at baseline values / plain on counter-based streams: "
+        f"{at_base[0] / streams[0]:.2f} wall, {at_base[1] / streams[1]:.2f} CPU"
     )
 
 
