@@ -153,12 +153,11 @@ def conflicts_of(scenario: Scenario) -> list[tuple[int, int]]:
 
 def protest_ladder(scenario: Scenario) -> dict[str, int]:
     """The escalation ladder (Kahn 1965): each action that answers an offence ("offended"), by
-    rung, 1 the mildest (highest Goldstein weight: a summons) up to the harshest (a recall).
+    rung, in the catalogue's order: 1 the first listed (the mildest, a summons), up to the last
+    (a recall). The order is structural, so a per-replication Goldstein weight never reorders it.
     """
-    protests = [(name, spec) for name, spec in scenario.actions.items()]
-    protests = [(name, spec) for name, spec in protests if "offended" in spec.requires]
-    ordered = sorted(protests, key=lambda item: -item[1].goldstein)
-    return {name: rung for rung, (name, _) in enumerate(ordered, start=1)}
+    protests = [name for name, spec in scenario.actions.items() if "offended" in spec.requires]
+    return {name: rung for rung, name in enumerate(protests, start=1)}
 
 
 def member_indices(scenario: Scenario) -> list[int]:
