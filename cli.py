@@ -28,7 +28,9 @@ from batches.errors import (
     BatchError,
     BatchInterruptedError,
     ChunksFailedError,
+    DamagedPartsError,
     ExecutorError,
+    StorageError,
     failure_lines,
 )
 from batches.plan import DEFAULT_RUNS, DEFAULT_SEED, RUNS_DIR, TABLE_CHOICES
@@ -59,18 +61,32 @@ class CliError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
+def _raised(error: BaseException, module_name: str, class_name: str) -> bool:
+    """Whether `error` is module_name.class_name, checked without importing that module (a
+    module not yet imported cannot have raised it)."""
+    module = sys.modules.get(module_name)
+    return module is not None and isinstance(error, getattr(module, class_name))
+
+
 def _is_scenario_error(error: BaseException) -> bool:
     """Whether `error` is a ScenarioError (checked without importing the scenario module)."""
-    module = sys.modules.get("simulation.scenario")
-    return module is not None and isinstance(error, module.ScenarioError)
+    return _raised(error, "simulation.scenario", "ScenarioError")
+
+
+def _is_folder_error(error: BaseException) -> bool:
+    """A damaged folder file (DamagedFolderError) or a folder that cannot be locked."""
+    return _raised(error, "results.layout", "DamagedFolderError") or _raised(
+        error, "results.lock", "FolderLockError"
+    )
 
 
 @contextmanager
 def cli_errors() -> Iterator[None]:
     """Map what stops a command to a message and an exit code.
 
-    A bad scenario, option or folder: one line, exit 2. Interrupted: exit 130. Failed chunks:
-    listed, exit 1. A broken Dask executor: exit 1.
+    A bad scenario, option or folder, a damaged folder, a folder another process holds: one
+    line, exit 2. Interrupted: exit 130. Failed chunks: listed, exit 1. A broken Dask executor,
+    a full disk or read-only folder, parts that fail verification: exit 1.
     """
     try:
         yield
@@ -90,12 +106,12 @@ def cli_errors() -> Iterator[None]:
         lines.append(f"details in {out / FAILURES_NAME}; csto run --resume {out} reruns them")
         click.echo("\n".join(lines), err=True)
         raise click.exceptions.Exit(EXIT_FAILED) from None
-    except ExecutorError as error:
+    except (ExecutorError, StorageError, DamagedPartsError) as error:
         raise CliError(str(error), exit_code=EXIT_FAILED) from None
     except BatchError as error:
         raise CliError(str(error)) from None
-    except ValueError as error:
-        if _is_scenario_error(error):
+    except Exception as error:
+        if _is_scenario_error(error) or _is_folder_error(error):
             raise CliError(str(error)) from None
         raise
 
@@ -103,6 +119,18 @@ def cli_errors() -> Iterator[None]:
 def warn_line(message: str) -> None:
     """Print a warning line on stderr."""
     click.echo(f"warning: {message}", err=True)
+
+
+def note_line(message: str) -> None:
+    """Print a note on stderr (a stale lock taken over, a damaged part run again)."""
+    click.echo(f"note: {message}", err=True)
+
+
+def lock_note(batch: Batch) -> None:
+    """Say so when the batch's writer took over a stale lock of its folder."""
+    lock = getattr(batch.writer, "lock", None)
+    if lock is not None and lock.note:
+        note_line(f"{batch.out}: {lock.note}")
 
 
 def shipped_scenario_files() -> dict[str, Path]:
@@ -320,7 +348,9 @@ def run(
         check_executor(executor, scheduler)
         if resume is not None:
             check_resume_options(ctx)
-            batch = prepare_resume(resume, executor=executor, workers=workers, scheduler=scheduler)
+            batch = prepare_resume(
+                resume, executor=executor, workers=workers, scheduler=scheduler, notes=note_line
+            )
             if batch is None:
                 click.echo(f"{resume} is complete; nothing to resume")
                 return
@@ -348,6 +378,7 @@ def run(
                     f"seed {seed}, {workers} worker{'s' if workers > 1 else ''} ({where}) "
                     f"-> {batch.out}"
                 )
+        lock_note(batch)
         run_and_print(batch, no_plots=no_plots, quiet=quiet)
 
 
@@ -447,6 +478,7 @@ def sweep(
                 f"points x {manifest['runs']:,} runs = {batch.total_runs:,} replications x "
                 f"{batch.months} months, seed {manifest['seed']} -> {batch.out}"
             )
+        lock_note(batch)
         run_and_print(batch, no_plots=no_plots, quiet=quiet)
 
 

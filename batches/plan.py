@@ -15,7 +15,7 @@ resuming keeps them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,8 +51,14 @@ Overrides = Mapping[str, Any] | Sequence[str] | None
 
 
 def default_out(name: str, now: dt.datetime) -> Path:
-    """runs/<name>-<UTC time>: where a batch goes when no folder is given on the command line."""
-    return Path(RUNS_DIR) / f"{name}-{now.strftime('%Y%m%d-%H%M%S')}"
+    """runs/<name>-<UTC time>: where a batch goes when no folder is given on the command line.
+
+    `name` comes from a scenario file, so it goes through `safe_folder_name`: one path component
+    that cannot leave runs/.
+    """
+    from results.layout import safe_folder_name
+
+    return Path(RUNS_DIR) / f"{safe_folder_name(name)}-{now.strftime('%Y%m%d-%H%M%S')}"
 
 
 # --- options -----------------------------------------------------------------------------------
@@ -124,7 +130,11 @@ def open_writer(
     tables: Sequence[str] | None = None,
     relations_every: int | None = None,
 ):
-    """A new RunFolderWriter on `out`; FolderExistsError, or OptionError when it cannot be made."""
+    """A new RunFolderWriter on `out`, holding its lock.
+
+    FolderExistsError, OptionError when it cannot be made, and `results.lock.FolderLockedError`
+    (naming the holder) when another live process writes it.
+    """
     from results.store import RunFolderWriter
 
     try:
@@ -135,6 +145,8 @@ def open_writer(
         raise FolderExistsError(out) from None
     except OSError as error:
         raise OptionError(f"{out}: cannot create the run folder: {error.strerror}") from None
+    except ValueError as error:  # --force on the working or home folder
+        raise OptionError(f"--out: {error}") from None
 
 
 def scenario_file(scenario: str | Path) -> str:
@@ -316,7 +328,11 @@ def prepare_sweep(
     manifest["total_runs"] = runs * len(values)
     manifest["sweep"] = sweep_record(spec, design, values, scenarios)
     writer = open_writer(out, fmt, force, chosen, relations_every)
-    write_points(out, values)
+    try:
+        write_points(out, values)
+    except BaseException:
+        writer.close()
+        raise
     return Batch(
         out, writer, manifest, dict(scenarios), months, sweep_tasks(len(values), runs, seed),
         executor=executor, workers=workers, scheduler=scheduler,
@@ -326,21 +342,38 @@ def prepare_sweep(
 # --- resuming ----------------------------------------------------------------------------------
 
 
+def verified_parts(
+    folder: Path, manifest: dict[str, Any], notes: Callable[[str], None] | None = None
+) -> set[int]:
+    """The parts of `folder` that verify; the others' files are removed, each named to `notes`."""
+    from results.verify import discard_parts, verified_chunks
+
+    good, bad = verified_chunks(folder, manifest)
+    for part, reason in sorted(bad.items()):
+        if notes is not None:
+            notes(f"{folder}: {reason}; part {part} is run again")
+    discard_parts(folder, bad)
+    return good
+
+
 def prepare_resume(
     folder: Path,
     *,
     executor: str = "local",
     workers: int = 1,
     scheduler: str | None = None,
+    notes: Callable[[str], None] | None = None,
 ) -> Batch | None:
     """Reopen the partial `folder` to run exactly the chunks it is missing; None if complete.
 
     The scenario (each point's, for a sweep), seed, runs, months, format and the tables written
-    come from its manifest, which records the resumption. Raises RunFolderError when the folder
-    has no readable manifest or its scenario does not match its sha256, and ScenarioError when
-    the scenario no longer validates.
+    come from its manifest, which records the resumption. Every part already in the folder is
+    verified (`results.verify.verified_chunks`): a damaged or incomplete one is discarded and run
+    again, and `notes` receives one line per such part naming its file and what is wrong. Raises
+    RunFolderError when the folder has no usable manifest or its scenario does not match its
+    sha256, and ScenarioError when the scenario no longer validates.
     """
-    from results.store import RunFolderWriter, completed_chunks
+    from results.store import RunFolderWriter
     from simulation.scenario import scenario_hash
     from simulation.schema import Scenario
 
@@ -363,11 +396,11 @@ def prepare_resume(
     tables = manifest.get("tables")
     relations_every = manifest.get("relations_every")
     tasks = manifest_tasks(manifest)
-    done = completed_chunks(folder, tables) & {task.part for task in tasks}
-    missing = [task for task in tasks if task.part not in done]
     writer = RunFolderWriter.reopen(
         folder, manifest["format"], tables=tables, relations_every=relations_every
     )
+    done = verified_parts(folder, manifest, notes)
+    missing = [task for task in tasks if task.part not in done]
     manifest.setdefault("resumed", []).append(
         {"at": utc_now().isoformat(timespec="seconds"), "chunks": [t.part for t in missing]}
     )
