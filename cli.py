@@ -166,6 +166,29 @@ def scenario_file(scenario: str) -> str:
         return resolved(scenario)
 
 
+@contextmanager
+def one_line_usage() -> Iterator[None]:
+    """A click usage error (a bad or unknown option, a missing argument) as one `error:` line."""
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise  # `csto` alone: the help
+    except click.UsageError as error:
+        raise CliError(error.format_message()) from None
+
+
+class OneLineGroup(click.Group):
+    """The `csto` group: usage errors of the group and its commands are one line, exit 2."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with one_line_usage():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with one_line_usage():
+            return super().invoke(ctx)
+
+
 # --- options shared by commands --------------------------------------------------------------
 
 runs_option = click.option(
@@ -175,9 +198,11 @@ runs_option = click.option(
     show_default=True,
     help="Number of replications.",
 )
+SEED_TYPE = click.IntRange(min=0)
+"""A seed is a non-negative integer (numpy's SeedSequence takes no negative entropy)."""
 seed_option = click.option(
     "--seed",
-    type=int,
+    type=SEED_TYPE,
     default=DEFAULT_SEED,
     show_default=True,
     help="Seed of the batch; the same seed gives the same tables for any --workers.",
@@ -202,7 +227,7 @@ def months_option(help_text: str):
     return click.option("--months", type=click.IntRange(min=1), default=None, help=help_text)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="csto", prog_name="csto")
 def main() -> None:
     """Scenario simulation of CSTO alliance politics (five Mesa country agents)."""
@@ -412,7 +437,9 @@ def run(
     help=f"Replications per point (default {DEFAULT_RUNS}, or the sweep file's).",
 )
 @months_option("Months to simulate (default: the sweep file's or the scenario's).")
-@click.option("--seed", type=int, default=None, help=f"Seed of the sweep (default {DEFAULT_SEED}).")
+@click.option(
+    "--seed", type=SEED_TYPE, default=None, help=f"Seed of the sweep (default {DEFAULT_SEED})."
+)
 @set_option
 @out_option
 @format_option
@@ -508,7 +535,9 @@ def sweep(
     show_default=True,
     help="For a sweep folder: the point the others are compared with.",
 )
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Bootstrap seed.")
+@click.option(
+    "--seed", type=SEED_TYPE, default=DEFAULT_SEED, show_default=True, help="Bootstrap seed."
+)
 @click.option("--svg", is_flag=True, help="Also write the plots as SVG.")
 @no_plots_option
 @quiet_option

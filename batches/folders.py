@@ -257,7 +257,10 @@ def compare_folders(
     writes `out`.
     `warn` receives each warning line (a partial folder, a table not written).
     """
+    from batches.plan import check_seed
     from results.compare_folder import CompareFolderError, open_inputs, write_compare_folder
+
+    check_seed(seed)
 
     months_text = (
         months if months is None or isinstance(months, str) else ",".join(map(str, months))

@@ -71,6 +71,14 @@ def _positive(option: str, value: Any, allow_none: bool = False) -> None:
         raise OptionError(f"{option}: expected a positive integer, got {value!r}")
 
 
+def check_seed(seed: Any, allow_none: bool = False) -> None:
+    """OptionError unless `seed` is a non-negative integer (as --seed takes it)."""
+    if seed is None and allow_none:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise OptionError(f"--seed: expected a non-negative integer, got {seed!r}")
+
+
 def parse_tables(tables: str | Iterable[str] | None) -> tuple[str, ...]:
     """The tables to write, in TABLE_CHOICES order, metrics always included.
 
@@ -185,6 +193,7 @@ def prepare_run(
         runs=runs, months=months, workers=workers, executor=executor, scheduler=scheduler,
         fmt=fmt, relations_every=relations_every,
     )  # fmt: skip
+    check_seed(seed)
     chosen = parse_tables(tables)
     created = utc_now()
     spec = load_scenario(scenario, _overrides(overrides), months)
@@ -288,6 +297,7 @@ def prepare_sweep(
         fmt=fmt, relations_every=relations_every,
     )  # fmt: skip
     _positive("--points", points, allow_none=True)
+    check_seed(seed, allow_none=True)
     chosen = parse_tables(tables)
     created = utc_now()
     spec = sweep_spec(target, vary)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import itertools
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -36,7 +35,7 @@ import numpy as np
 
 from batches.chunks import CHUNK_SIZE, Chunk
 from batches.executors import Task
-from simulation.scenario import ScenarioError, apply_overrides
+from simulation.scenario import ScenarioError, apply_overrides, read_toml, resolve_extends
 from simulation.schema import Scenario
 
 DESIGNS: tuple[str, ...] = ("grid", "lhs")
@@ -251,24 +250,21 @@ def find_sweep_file(name_or_path: str) -> Path | None:
 
 
 def load_sweep_file(path: Path) -> SweepSpec:
-    """Read and check a sweep file; ScenarioError naming the file and key on any problem."""
+    """Read and check a sweep file; ScenarioError naming the file and key on any problem.
+
+    The file is read as a scenario file is (`read_toml`: a UTF-8 regular file of bounded size),
+    and its `scenario` is found as an `extends` is (`resolve_extends`): a name beside it or
+    shipped, or a .toml path inside its folder, the current folder or the shipped scenarios.
+    """
     source = str(path)
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError(source, "", f"TOML syntax error: {error}") from None
-    except OSError as error:
-        raise ScenarioError(source, "", f"cannot read: {error.strerror}") from None
+    data = read_toml(path)
     unknown = sorted(set(data) - _FILE_KEYS)
     if unknown:
         raise ScenarioError(source, unknown[0], "unknown key")
     scenario = data.get("scenario")
     if not isinstance(scenario, str) or not scenario:
         raise ScenarioError(source, "scenario", "expected the base scenario's name or .toml path")
-    if Path(scenario).suffix == ".toml" and not Path(scenario).is_absolute():
-        sibling = path.parent / scenario
-        scenario = str(sibling) if sibling.exists() else scenario
+    scenario = str(resolve_extends(scenario, path).resolve())
     vary_table = data.get("vary")
     if not isinstance(vary_table, dict) or not vary_table:
         raise ScenarioError(source, "vary", "expected a table of KEY = [LO, HI] or [LO, HI, N]")
@@ -289,8 +285,8 @@ def load_sweep_file(path: Path) -> SweepSpec:
         ):
             raise ScenarioError(source, key, f"expected a positive integer, got {value!r}")
     seed = data.get("seed")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-        raise ScenarioError(source, "seed", f"expected an integer, got {seed!r}")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+        raise ScenarioError(source, "seed", f"expected a non-negative integer, got {seed!r}")
     fixed = data.get("set", {})
     if not isinstance(fixed, dict):
         raise ScenarioError(source, "set", "expected a table of dotted keys and values")
@@ -315,9 +311,8 @@ def _third(spec: list[Any]) -> int | None:
 def is_sweep_file(path: Path) -> bool:
     """Whether `path` reads as a sweep file (a top-level `vary` table) rather than a scenario."""
     try:
-        with open(path, "rb") as handle:
-            return "vary" in tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError):
+        return "vary" in read_toml(path)
+    except ScenarioError:
         return False
 
 
