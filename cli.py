@@ -281,6 +281,11 @@ relations_every_option = click.option(
 no_plots_option = click.option("--no-plots", is_flag=True, help="Do not draw plots/*.png.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 force_option = click.option("--force", is_flag=True, help="Replace an existing --out folder.")
+yes_option = click.option(
+    "--yes",
+    is_flag=True,
+    help="Run even when the estimated cost is beyond the limits (2 h, 50 GB, the free disk).",
+)
 
 
 RESUME_FIXED = (
@@ -333,6 +338,7 @@ def run_and_print(batch: Batch, *, no_plots: bool, quiet: bool) -> None:
 @executor_option
 @scheduler_option
 @force_option
+@yes_option
 @click.option(
     "--resume",
     "resume",
@@ -359,6 +365,7 @@ def run(
     executor: str,
     scheduler: str | None,
     force: bool,
+    yes: bool,
     resume: Path | None,
 ) -> None:
     """Run SCENARIO (a shipped name or a .toml path) and write a run folder.
@@ -393,7 +400,7 @@ def run(
             batch = prepare_run(
                 scenario, runs=runs, months=months, seed=seed, overrides=overrides, out=out,
                 workers=workers, executor=executor, scheduler=scheduler, fmt=fmt, tables=tables,
-                relations_every=relations_every, force=force,
+                relations_every=relations_every, force=force, yes=yes,
             )  # fmt: skip
             if not quiet:
                 spec = batch.scenarios[None]
@@ -401,7 +408,7 @@ def run(
                 click.echo(
                     f"{spec.name}: {runs:,} runs x {batch.months} months from {spec.start}, "
                     f"seed {seed}, {workers} worker{'s' if workers > 1 else ''} ({where}) "
-                    f"-> {batch.out}"
+                    f"-> {batch.out}\n  estimated: {batch.cost.describe()}"
                 )
         lock_note(batch)
         run_and_print(batch, no_plots=no_plots, quiet=quiet)
@@ -451,6 +458,7 @@ def run(
 @executor_option
 @scheduler_option
 @force_option
+@yes_option
 def sweep(
     target: str,
     vary: tuple[str, ...],
@@ -470,13 +478,15 @@ def sweep(
     executor: str,
     scheduler: str | None,
     force: bool,
+    yes: bool,
 ) -> None:
     """A parameter sweep of SCENARIO with --vary, or of a sweep file (scenarios/sweeps/*.toml).
 
     \b
     Cost: points x runs replications. A grid of K keys with N values each has N^K points:
     --vary a=0:1:5 --vary b=0:1:5 --runs 1000 is 25 x 1,000 = 25,000 replications (about 25
-    times `csto run`); an lhs design has --points points. The cost is printed before it starts.
+    times `csto run`); an lhs design has --points points. The cost (time and disk) is
+    estimated and printed before it starts; beyond 2 h or 50 GB it needs --yes.
 
     \b
     Examples:
@@ -495,7 +505,7 @@ def sweep(
             target, vary=vary, design=design, points=points, runs=runs, months=months,
             seed=seed, overrides=overrides, out=out, workers=workers, executor=executor,
             scheduler=scheduler, fmt=fmt, tables=tables, relations_every=relations_every,
-            force=force,
+            force=force, yes=yes,
         )  # fmt: skip
         if not quiet:
             manifest = batch.manifest
@@ -503,7 +513,8 @@ def sweep(
             click.echo(
                 f"{manifest['scenario']} sweep ({manifest['sweep']['design']}): {n_points} "
                 f"points x {manifest['runs']:,} runs = {batch.total_runs:,} replications x "
-                f"{batch.months} months, seed {manifest['seed']} -> {batch.out}"
+                f"{batch.months} months, seed {manifest['seed']} -> {batch.out}\n"
+                f"  estimated: {batch.cost.describe()}"
             )
         lock_note(batch)
         run_and_print(batch, no_plots=no_plots, quiet=quiet)

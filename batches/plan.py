@@ -182,10 +182,12 @@ def prepare_run(
     tables: str | Iterable[str] | None = None,
     relations_every: int | None = None,
     force: bool = False,
+    yes: bool = False,
 ) -> Batch:
     """Load and check a run of `scenario`, open its folder; the Batch to execute.
 
-    `out` defaults to runs/<scenario>-<UTC time>.
+    `out` defaults to runs/<scenario>-<UTC time>. The cost is estimated (`batches.cost`) before
+    anything is planned or written: CostError beyond the limits unless `yes`.
     """
     from simulation.scenario import load_scenario
 
@@ -200,16 +202,39 @@ def prepare_run(
     path = scenario_file(scenario)
     months = months if months is not None else spec.months
     out = Path(out) if out is not None else default_out(spec.name, created)
+    cost = batch_cost(runs, months, out, workers, fmt, chosen, relations_every, yes)
     manifest = base_manifest(
         spec, path, seed=seed, runs=runs, months=months, workers=workers, fmt=fmt,
         created=created, tables=chosen, relations_every=relations_every,
     )  # fmt: skip
     manifest["executor"] = executor
+    tasks = run_tasks(runs, seed)
     writer = open_writer(out, fmt, force, chosen, relations_every)
     return Batch(
-        out, writer, manifest, {None: spec}, months, run_tasks(runs, seed),
-        executor=executor, workers=workers, scheduler=scheduler,
+        out, writer, manifest, {None: spec}, months, tasks,
+        executor=executor, workers=workers, scheduler=scheduler, cost=cost,
     )  # fmt: skip
+
+
+def batch_cost(
+    replications: int,
+    months: int,
+    out: Path,
+    workers: int,
+    fmt: str,
+    tables: Sequence[str],
+    relations_every: int | None,
+    yes: bool,
+):
+    """The batch's estimated cost (`batches.cost`); CostError beyond the limits unless `yes`."""
+    from batches.cost import check_cost, estimate
+
+    cost = estimate(
+        replications, months, workers=workers, fmt=fmt, tables=tables,
+        relations_every=relations_every,
+    )  # fmt: skip
+    check_cost(cost, out, yes)
+    return cost
 
 
 def _overrides(overrides: Overrides) -> list[str] | dict[str, Any] | None:
@@ -282,15 +307,23 @@ def prepare_sweep(
     tables: str | Iterable[str] | None = None,
     relations_every: int | None = None,
     force: bool = False,
+    yes: bool = False,
 ) -> Batch:
     """Load and check a sweep (every point validated), open its folder; the Batch to execute.
 
     `target` is a scenario varied over `vary`, or a sweep file (name or path) when `vary` is
     empty; the options given replace the sweep file's. `out` defaults to
-    runs/<scenario>-sweep-<UTC time>.
+    runs/<scenario>-sweep-<UTC time>. The number of points and the cost are checked before any
+    point is made (CostError beyond the limits unless `yes`).
     """
-    from batches.sweeps import design_points, integer_keys, point_scenarios, sweep_tasks
-    from simulation.scenario import ScenarioError, load_scenario, parse_override
+    from batches.sweeps import (
+        design_points,
+        design_size,
+        integer_keys,
+        point_scenarios,
+        sweep_tasks,
+    )
+    from simulation.scenario import ScenarioError, check_months, load_scenario, parse_override
 
     check_options(
         runs=runs, months=months, workers=workers, executor=executor, scheduler=scheduler,
@@ -319,6 +352,10 @@ def prepare_sweep(
         fixed.update(parse_override(text) for text in given)
     base = load_scenario(spec.scenario, fixed or None, None)
     months = months or spec.months or base.months
+    check_months(base, months)
+    out = Path(out) if out is not None else default_out(f"{base.name}-sweep", created)
+    size = design_size(spec.vary, design, points, spec.source)
+    cost = batch_cost(runs * size, months, out, workers, fmt, chosen, relations_every, yes)
     try:
         values = design_points(
             spec.vary, design, points, seed, integer_keys(base, spec.vary, spec.source)
@@ -329,7 +366,6 @@ def prepare_sweep(
         raise OptionError(f"{spec.source}: {error}") from None
     scenarios = point_scenarios(base, values, months)
     base = point_scenarios(base, [{}], months)[0]
-    out = Path(out) if out is not None else default_out(f"{base.name}-sweep", created)
     manifest = base_manifest(
         base, scenario_file(spec.scenario), seed=seed, runs=runs, months=months,
         workers=workers, fmt=fmt, created=created, tables=chosen, relations_every=relations_every,
@@ -345,7 +381,7 @@ def prepare_sweep(
         raise
     return Batch(
         out, writer, manifest, dict(scenarios), months, sweep_tasks(len(values), runs, seed),
-        executor=executor, workers=workers, scheduler=scheduler,
+        executor=executor, workers=workers, scheduler=scheduler, cost=cost,
     )  # fmt: skip
 
 

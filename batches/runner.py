@@ -233,6 +233,7 @@ class Batch:
     workers: int = 1
     scheduler: str | None = None
     done: set[int] = field(default_factory=set)
+    cost: Any = None  # batches.cost.Cost: the estimate checked before the batch was planned
 
     @property
     def runs_to_run(self) -> int:

@@ -41,9 +41,13 @@ from simulation.schema import Scenario
 DESIGNS: tuple[str, ...] = ("grid", "lhs")
 DEFAULT_GRID_VALUES = 5
 DEFAULT_LHS_POINTS = 10
+MAX_GRID_VALUES = 1_000
+"""Most values of one key on a grid (N)."""
+MAX_POINTS = 100_000
+"""Most points of a sweep (a grid's product of N, or an lhs design's points)."""
 SWEEP_PACKAGE = "scenarios.sweeps"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_VARY = re.compile(rf"^(?P<low>{_NUMBER}):(?P<high>{_NUMBER})(?::(?P<n>\d+))?$")
+_VARY = re.compile(rf"^(?P<low>{_NUMBER}):(?P<high>{_NUMBER})(?::(?P<n>\d{{1,12}}))?$")
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,27 @@ def make_vary(key: str, low: float, high: float, n: Any, source: str) -> Vary:
         n = int(n)
         if n < 1 or (n == 1 and low != high):
             raise ScenarioError(source, key, f"expected N >= 2 values (or LO = HI), got {n}")
+        if n > MAX_GRID_VALUES:
+            raise ScenarioError(source, key, f"expected N <= {MAX_GRID_VALUES:,} values, got {n:,}")
     return Vary(key, low, high, n)
+
+
+def grid_values(v: Vary) -> int:
+    """The number of values key `v` takes on a grid."""
+    return v.n if v.n is not None else (1 if v.low == v.high else DEFAULT_GRID_VALUES)
+
+
+def design_size(vary: list[Vary], design: str, points: int | None, source: str = "--vary") -> int:
+    """The number of points of a design, computed before any is made; ScenarioError beyond
+    MAX_POINTS."""
+    if design == "lhs":
+        size = points if points is not None else DEFAULT_LHS_POINTS
+    else:
+        size = math.prod(grid_values(v) for v in vary)
+    if size > MAX_POINTS:
+        what = "--points" if design == "lhs" else "the grid (the product of each key's N)"
+        raise ScenarioError(source, "", f"{what} has {size:,} points; at most {MAX_POINTS:,}")
+    return size
 
 
 def _base_value(known: dict[str, Any], key: str, source: str) -> Any:
@@ -134,8 +158,7 @@ def design_points(
     if design == "grid":
         axes = []
         for v in vary:
-            n = v.n if v.n is not None else (1 if v.low == v.high else DEFAULT_GRID_VALUES)
-            values = np.linspace(v.low, v.high, n)
+            values = np.linspace(v.low, v.high, grid_values(v))
             if v.key in integers:
                 values = np.unique(np.round(values))
             axes.append([_number(x, v.key in integers) for x in values])

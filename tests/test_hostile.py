@@ -354,10 +354,11 @@ except FolderLockedError as error:
 """
 
 
-def _python(code: str, *args: object, **options) -> subprocess.Popen:
+def _python(code: str, *args: object, env_extra: dict | None = None, **options) -> subprocess.Popen:
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        **(env_extra or {}),
     }
     command = [sys.executable, "-c", code, *map(str, args)]
     return subprocess.Popen(command, env=env, text=True, **options)
@@ -678,3 +679,55 @@ def test_resume_never_marks_complete_a_folder_whose_tables_cannot_be_read(cli, w
     assert result.exit_code == 0, result.output
     assert read_manifest(folder)["status"] == "complete"
     assert len(read_table(folder, "agents")) == 2 * len(COUNTRIES)
+
+
+# --- killed pools leave nothing behind -----------------------------------------------------------
+
+
+def _marked_processes(marker: str) -> list[int]:
+    """Processes whose environment carries `marker` (scanned in /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+def test_workers_end_with_a_killed_parent(tmp_path):
+    marker = f"CSTO_TEST_MARKER={os.getpid()}-{time.time_ns()}"
+    name, value = marker.split("=")
+    out = tmp_path / "out"
+    command = (
+        "run baseline --runs 40000 --months 24 --workers 2 --tables metrics --no-plots -q "
+        f"--yes --out {out}"
+    )
+    code = "import sys; from cli import main; main(sys.argv[1:])"
+    parent = _python(code, *command.split(), env_extra={name: value}, stderr=subprocess.PIPE)
+    try:
+        part = out / "metrics.parquet" / "part-00000.parquet"
+        for _ in range(1200):  # a part is written once the workers are running
+            if part.exists() or parent.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert parent.poll() is None, parent.stderr.read()
+        assert len(_marked_processes(marker)) >= 3  # the parent and its two workers
+        parent.kill()
+        parent.wait()
+        for _ in range(100):
+            if not _marked_processes(marker):
+                break
+            time.sleep(0.1)
+        assert _marked_processes(marker) == []
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        parent.wait()
+        for pid in _marked_processes(marker):
+            os.kill(pid, signal.SIGKILL)
