@@ -731,3 +731,331 @@ def test_workers_end_with_a_killed_parent(tmp_path):
         parent.wait()
         for pid in _marked_processes(marker):
             os.kill(pid, signal.SIGKILL)
+
+
+# --- the batch commands: one owner, cost, bounds, damage, disk ----------------------------------
+
+QUICK = ("--runs", 2, "--months", 1, "--no-plots", "-q")
+
+
+def _quick_run(cli, out: Path, *extra: object):
+    return cli("run", "baseline", *QUICK, "--out", out, *extra)
+
+
+def test_a_run_into_a_folder_a_live_process_holds_is_refused(cli, holder):
+    folder, process = holder
+    result = _quick_run(cli, folder, "--force")  # --force into a live folder
+    assert_clean_error(result, str(folder), f"pid {process.pid} on {socket.gethostname()}")
+    assert sorted(p.name for p in folder.iterdir()) == [LOCK_NAME]  # nothing removed or written
+    assert_clean_error(_quick_run(cli, folder), "already exists")
+    assert_clean_error(cli("run", "--resume", folder), "no manifest.json")
+
+
+def test_two_real_runs_into_one_folder(workdir):
+    """Two csto processes with --force into one folder: one writes it, the other exits 2."""
+    out = workdir / "shared"
+    code = "import sys; from cli import main; main(sys.argv[1:])"
+    args = ("run", "baseline", "--runs", 3000, "--months", 12, "--tables", "metrics")
+    runs = [
+        _python(code, *args, "--seed", seed, "--no-plots", "-q", "--force", "--out", out,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for seed in (1, 2)
+    ]  # fmt: skip
+    results = [(p.wait(), p.stderr.read()) for p in runs]
+    for process in runs:
+        process.stdout.close()
+        process.stderr.close()
+    codes = sorted(code for code, _ in results)
+    manifest = read_manifest(out)
+    assert manifest["status"] == "complete"
+    assert manifest["runs_completed"] == manifest["runs"] == 3000
+    assert len(read_table(out, "metrics")) == 3000 * 12  # the runs of one seed only
+    assert codes in ([0, 0], [0, 2])  # one after the other, or the second refused
+    for code, stderr in results:
+        if code == 2:
+            assert "is in use by pid" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def test_a_stale_lock_is_taken_over_with_a_note(cli, workdir):
+    folder = workdir / "stale"
+    folder.mkdir()
+    _plant(folder, socket.gethostname(), age=60)  # pid 4,000,000: not alive
+    result = _quick_run(cli, folder, "--force")
+    assert result.exit_code == 0, result.output
+    assert "note: " in result.stderr and "took over the stale lock of pid 4000000" in result.stderr
+    assert read_manifest(folder)["status"] == "complete"
+    assert not (folder / LOCK_NAME).exists()
+
+
+def test_compare_into_a_folder_a_live_process_holds_is_refused(cli, workdir, holder):
+    folder, process = holder
+    for name in ("a", "b"):
+        assert _quick_run(cli, workdir / name).exit_code == 0
+    result = cli("compare", workdir / "a", workdir / "b", "--out", folder, "--force", "-q")
+    assert_clean_error(result, f"pid {process.pid}")
+
+
+COSTLY = {
+    "runs": (("run", "baseline", "--runs", 10_000_000), "more than 2.0 h"),
+    "months x runs": (("run", "baseline", "--runs", 400_000, "--months", 1200), "of disk"),
+    "grid": (
+        ("sweep", "baseline", "--vary", "world.overstretch=0:1:1000", "--runs", 10_000),
+        "more than",
+    ),
+    "lhs": (
+        (
+            "sweep",
+            "baseline",
+            "--vary",
+            "world.overstretch=0:1",
+            "--design",
+            "lhs",
+            "--points",
+            100_000,
+            "--runs",
+            1000,
+        ),
+        "more than",
+    ),  # fmt: skip
+    "grid values": (("sweep", "baseline", "--vary", "world.overstretch=0:0.5:100000000"), "N <="),
+    "grid points": (
+        (
+            "sweep",
+            "baseline",
+            "--vary",
+            "world.overstretch=0:1:1000",
+            "--vary",
+            "agents.BLR.beta_loyalty=0:1:1000",
+        ),
+        "1,000,000 points",
+    ),  # fmt: skip
+}
+
+
+@pytest.mark.parametrize("case", COSTLY, ids=list(COSTLY))
+def test_cost_is_checked_before_anything_is_allocated_or_written(cli, workdir, case):
+    args, fragment = COSTLY[case]
+    started = time.perf_counter()
+    result = cli(*args, "--out", "out")
+    assert_clean_error(result, fragment)
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (workdir / "out").exists() and not (workdir / "runs").exists()
+    assert time.perf_counter() - started < 30  # refused, not planned (a loose bound)
+
+
+def test_yes_runs_beyond_the_limits(cli, workdir, monkeypatch):
+    import batches.cost
+
+    monkeypatch.setattr(batches.cost, "MAX_BYTES", 1.0)
+    assert_clean_error(_quick_run(cli, workdir / "a"), "--yes", "of disk")
+    assert not (workdir / "a").exists()
+    result = cli("run", "baseline", "--runs", 2, "--months", 1, "--no-plots", "--yes", "--out", "b")
+    assert result.exit_code == 0, result.output
+    assert "estimated: 2 replication-months" in result.stdout
+
+
+def test_the_estimate_is_of_the_order_of_a_real_folder(tmp_path):
+    from batches.cost import estimate
+
+    folder = tmp_path / "r"
+    assert invoke_run(folder, "--runs", 200, "--months", 12, "--relations-every", 3) == 0
+    written = sum(p.stat().st_size for p in folder.rglob("*.parquet") if p.is_file())
+    guess = estimate(200, 12, relations_every=3).bytes
+    assert guess / 3 < written < guess * 3
+    tables = estimate(200, 12, tables=("metrics",)).bytes
+    assert tables < guess / 5
+
+
+def invoke_run(folder: Path, *args: object) -> int:
+    from conftest import invoke
+
+    return invoke("run", "baseline", *args, "--no-plots", "-q", "--out", folder).exit_code
+
+
+SEEDED = {
+    "run": ("run", "baseline", "--runs", 2),
+    "sweep": ("sweep", "baseline", "--vary", "world.overstretch=0:1:2"),
+    "compare": ("compare", "."),
+    "history": ("history", "--runs", 2),
+}
+
+
+@pytest.mark.parametrize("command", SEEDED, ids=list(SEEDED))
+@pytest.mark.parametrize("seed", ["-1", "1.5", "x"])
+def test_seed_is_a_non_negative_integer(cli, command, seed):
+    result = cli(*SEEDED[command], "--seed", seed)
+    assert_clean_error(result, "error: ", "'--seed'", seed)
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+USAGE = {
+    "unknown option": (("run", "baseline", "--bogus"), "--bogus"),
+    "missing argument": (("compare",), "REFERENCE"),
+    "bad choice": (("run", "baseline", "--format", "xlsx"), "'--format'"),
+    "not a number": (("run", "baseline", "--runs", "many"), "'--runs'"),
+    "unknown command": (("bogus",), "bogus"),
+    "missing value": (("run", "baseline", "--out"), "--out"),
+}
+
+
+@pytest.mark.parametrize("case", USAGE, ids=list(USAGE))
+def test_a_usage_error_is_one_line(cli, case):
+    args, fragment = USAGE[case]
+    result = cli(*args)
+    assert_clean_error(result, fragment)
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
+
+
+SWEEP_FILES = {
+    "not UTF-8": (b'scenario = "baseline"\ndescription = "\xff"\n', "UTF-8"),
+    "outside": (b'scenario = "/etc/x.toml"\n[vary]\n"world.overstretch" = [0, 1]\n', "extends"),
+    "negative seed": (
+        b'scenario = "baseline"\nseed = -3\n[vary]\n"world.overstretch" = [0, 1]\n',
+        "non-negative",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SWEEP_FILES, ids=list(SWEEP_FILES))
+def test_a_bad_sweep_file_is_one_line(cli, workdir, case):
+    content, fragment = SWEEP_FILES[case]
+    path = workdir / "s.toml"
+    path.write_bytes(content)
+    from batches.sweeps import load_sweep_file
+
+    with pytest.raises(ScenarioError, match=re.escape(fragment)):
+        load_sweep_file(path)
+    result = cli("sweep", path, "--out", "out")
+    assert_clean_error(result, str(path))
+    assert not (workdir / "out").exists()
+
+
+def test_a_sweep_file_that_is_a_fifo_does_not_hang(cli, workdir):
+    path = workdir / "s.toml"
+    os.mkfifo(path)
+    assert_clean_error(cli("sweep", path), str(path))
+    assert_clean_error(cli("validate", path), str(path), "not a regular file")
+
+
+@pytest.fixture
+def finished(cli, workdir):
+    """Two finished run folders a and b."""
+    for name in ("a", "b"):
+        assert _quick_run(cli, workdir / name).exit_code == 0
+    return workdir / "a", workdir / "b"
+
+
+READERS = {
+    "compare": lambda cli, a, b: cli("compare", a, b, "--out", "c", "-q"),
+    "plot": lambda cli, a, b: cli("plot", a),
+}
+
+
+@pytest.mark.parametrize("reader", READERS, ids=list(READERS))
+@pytest.mark.parametrize("case", MANIFEST_DAMAGE, ids=list(MANIFEST_DAMAGE))
+def test_every_reader_names_a_damaged_manifest(cli, finished, reader, case):
+    a, b = finished
+    (a / "manifest.json").write_bytes(MANIFEST_DAMAGE[case][0])
+    result = READERS[reader](cli, a, b)
+    assert_clean_error(result, str(a / "manifest.json"), MANIFEST_DAMAGE[case][1])
+
+
+@pytest.mark.parametrize("reader", READERS, ids=list(READERS))
+def test_every_reader_names_a_manifest_missing_keys(cli, finished, reader):
+    a, b = finished
+    write_manifest(a, {"status": "complete"})
+    result = READERS[reader](cli, a, b)
+    assert_clean_error(result, str(a / "manifest.json"), "no 'runs' key")
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=list(DAMAGE))
+def test_compare_and_the_api_name_a_damaged_part(cli, finished, damage):
+    from batches.api import open_folder
+
+    a, b = finished
+    part = a / "metrics.parquet" / "part-00000.parquet"
+    DAMAGE[damage](part)
+    assert_clean_error(cli("compare", a, b, "--out", "c", "-q"), str(part))
+    with pytest.raises(DamagedFolderError, match=re.escape(str(part))):
+        open_folder(a).metrics  # noqa: B018 - the lazy table is read here
+
+
+def test_the_api_names_a_damaged_manifest(finished):
+    from batches.api import open_folder
+    from batches.errors import RunFolderError
+
+    a, _ = finished
+    (a / "manifest.json").write_bytes(b"[]")
+    with pytest.raises(RunFolderError, match=re.escape(str(a / "manifest.json"))):
+        open_folder(a)
+
+
+@pytest.mark.parametrize("code", ["ENOSPC", "EROFS", "EACCES"])
+def test_disk_full_or_read_only_is_one_line_and_resumable(cli, workdir, monkeypatch, code):
+    import errno
+
+    from batches.chunks import CHUNK_SIZE
+
+    written = []
+    original = RunFolderWriter.write_chunk
+
+    def failing(self, part, record, point=None):
+        if written:
+            target = self.path / "metrics.parquet" / f".part-{part:05d}.parquet.123.tmp"
+            raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)), str(target))
+        written.append(part)
+        return original(self, part, record, point)
+
+    monkeypatch.setattr(RunFolderWriter, "write_chunk", failing)
+    out = workdir / "r"
+    runs = CHUNK_SIZE + 1
+    result = cli("run", "baseline", "--runs", runs, "--months", 1, "--no-plots", "-q", "--out", out)
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output
+    assert f"csto run --resume {out}" in lines[0]
+    assert str(out / "metrics.parquet" / "part-00001.parquet") in lines[0]
+    assert ("disk full writing" in lines[0]) == (code == "ENOSPC")
+    manifest = read_manifest(out)
+    assert manifest["status"] == "partial"
+    assert manifest["runs_completed"] == CHUNK_SIZE  # kept current as chunks finish
+    assert not (out / LOCK_NAME).exists()
+    monkeypatch.setattr(RunFolderWriter, "write_chunk", original)
+    assert cli("run", "--resume", out, "--no-plots", "-q").exit_code == 0
+    assert read_manifest(out)["status"] == "complete"
+    assert len(read_table(out, "metrics")) == runs
+
+
+def test_a_part_damaged_during_the_run_keeps_the_folder_partial(cli, workdir, monkeypatch):
+    original = RunFolderWriter.write_chunk
+
+    def damaging(self, part, record, point=None):
+        original(self, part, record, point)
+        _truncate(self.path / "agents.parquet" / f"part-{part:05d}.parquet")
+
+    monkeypatch.setattr(RunFolderWriter, "write_chunk", damaging)
+    out = workdir / "r"
+    result = _quick_run(cli, out)
+    assert result.exit_code == 1, result.output
+    assert "agents.parquet/part-00000.parquet" in result.stderr
+    assert "Traceback" not in result.output
+    assert read_manifest(out)["status"] == "partial"
+    monkeypatch.setattr(RunFolderWriter, "write_chunk", original)
+    resumed = cli("run", "--resume", out, "--no-plots", "-q")
+    assert resumed.exit_code == 0, resumed.output
+    assert read_manifest(out)["status"] == "complete"
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=list(DAMAGE))
+def test_resume_reruns_damaged_parts_and_names_them(cli, workdir, damage):
+    out = workdir / "r"
+    assert _quick_run(cli, out).exit_code == 0
+    manifest = read_manifest(out)
+    write_manifest(out, {**manifest, "status": "partial"})
+    part = out / "relations.parquet" / "part-00000.parquet"
+    DAMAGE[damage](part)
+    result = cli("run", "--resume", out, "--no-plots", "-q")
+    assert result.exit_code == 0, result.output
+    assert f"note: {out}: relations.parquet/part-00000.parquet: " in result.stderr
+    assert read_manifest(out)["status"] == "complete"
+    assert len(read_table(out, "relations")) > 0
