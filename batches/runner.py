@@ -315,6 +315,8 @@ def _execute(batch: Batch, progress: bool) -> None:
     except OSError as error:
         if batch.executor != "dask":
             raise
+        if discard_unwritten(batch, done):
+            raise ExecutorError(f"dask executor: {error}; nothing was written") from None
         manifest["error"] = f"{type(error).__name__}: {error}"
         save_manifest(out, finish_manifest("partial"), tolerant=True)
         raise ExecutorError(f"dask executor: {error}") from None
@@ -333,6 +335,28 @@ def _execute(batch: Batch, progress: bool) -> None:
     check_parts(out, manifest, done, finish_manifest)
     manifest.pop("error", None)
     storing(out, writer.finish, finish_manifest("complete"))
+
+
+def discard_unwritten(batch: Batch, done: set[int]) -> bool:
+    """Empty a new batch's folder when not one part was written (an unreachable scheduler).
+
+    Everything but the lock is removed; releasing the lock then removes the folder it created.
+    False (nothing removed) for a resumed batch or once a part is written.
+    """
+    import shutil
+
+    from results.lock import LOCK_NAME
+
+    if done or batch.done or batch.manifest.get("resumed"):
+        return False
+    for entry in batch.out.iterdir():
+        if entry.name == LOCK_NAME:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    return True
 
 
 def check_parts(

@@ -1059,3 +1059,20 @@ def test_resume_reruns_damaged_parts_and_names_them(cli, workdir, damage):
     assert f"note: {out}: relations.parquet/part-00000.parquet: " in result.stderr
     assert read_manifest(out)["status"] == "complete"
     assert len(read_table(out, "relations")) > 0
+
+
+def test_an_unreachable_scheduler_leaves_no_folder(cli, workdir, monkeypatch):
+    pytest.importorskip("distributed")
+    import batches.executors
+
+    def unreachable(workers, scheduler):
+        raise OSError(f"Timed out trying to connect to {scheduler} after 30 s")
+
+    monkeypatch.setattr(batches.executors, "dask_client", unreachable)
+    args = ("--executor", "dask", "--scheduler", "tcp://127.0.0.1:9")
+    result = cli("run", "baseline", *QUICK, *args, "--out", "r")
+    assert result.exit_code == 1 and "nothing was written" in result.stderr, result.output
+    assert not (workdir / "r").exists()
+    sweep = cli("sweep", "baseline", "--vary", "world.overstretch=0:1:2", *QUICK, *args)
+    assert sweep.exit_code == 1, sweep.output
+    assert not list((workdir / "runs").glob("*"))  # the sweep's folder is gone
