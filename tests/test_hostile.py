@@ -1076,3 +1076,28 @@ def test_an_unreachable_scheduler_leaves_no_folder(cli, workdir, monkeypatch):
     sweep = cli("sweep", "baseline", "--vary", "world.overstretch=0:1:2", *QUICK, *args)
     assert sweep.exit_code == 1, sweep.output
     assert not list((workdir / "runs").glob("*"))  # the sweep's folder is gone
+
+
+def test_a_saved_scenario_extends_its_parent_where_extends_reaches(tmp_path, monkeypatch):
+    from dashboard.save import SaveError, write_scenario
+
+    monkeypatch.chdir(tmp_path)
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / "mine.toml").write_text('extends = "world-2022"\n[world]\noverstretch = 0.2\n')
+    path, _ = write_scenario(
+        saved, "child", str(saved / "mine.toml"), {"agents.GEO.beta_trade": 1.0}
+    )
+    assert read_toml(path)["extends"] == "mine.toml"
+    monkeypatch.chdir(ROOT)  # the saved file loads from anywhere: its parent is beside it
+    assert load_scenario(path).world.overstretch == 0.2
+
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.toml"
+    outside.write_text('extends = "world-2022"\n')
+    try:
+        monkeypatch.chdir(tmp_path)
+        with pytest.raises(SaveError, match="outside the save folder"):
+            write_scenario(saved, "lost", str(outside), {})
+        assert not (saved / "lost.toml").exists()
+    finally:
+        outside.unlink()
