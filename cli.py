@@ -580,8 +580,9 @@ def show(scenario: str, overrides: tuple[str, ...], months: int | None) -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 def validate(files: tuple[str, ...]) -> None:
-    """Check scenario (or sweep) FILES; exit 0 when all are valid, 2 otherwise."""
+    """Check scenario, sweep or parameters FILES; exit 0 when all are valid, 2 otherwise."""
     from batches.sweeps import check_sweep_file, is_sweep_file
+    from simulation.free_parameters import is_parameters_file, validate_parameters_file
     from simulation.scenario import ScenarioError, load_scenario
 
     failed = 0
@@ -590,6 +591,9 @@ def validate(files: tuple[str, ...]) -> None:
             if is_sweep_file(Path(name)):
                 points = check_sweep_file(Path(name))
                 note = f"  (sweep, {points} points)"
+            elif is_parameters_file(Path(name)):
+                count = validate_parameters_file(Path(name))
+                note = f"  (free parameters, {count})"
             else:
                 load_scenario(name)
                 note = ""
