@@ -339,17 +339,13 @@ def analyse_folder(folder: Path, manifest: dict[str, Any], *, plots: bool = True
         point_outcomes,
     )
     from results.atomic import atomic_write
-    from results.store import read_table
 
     entry = manifest[ENTRY]
     params = _params(entry)
     points = pd.read_parquet(folder / DESIGN_NAME)
+    metrics, events, agents = outcome_tables(folder, int(manifest["months"]), entry.get("at"))
     outcomes = point_outcomes(
-        read_table(folder, "metrics"),
-        read_table(folder, "events"),
-        read_table(folder, "agents"),
-        months=entry.get("at"),
-        runs_per_point=int(entry["runs_per_point"]),
+        metrics, events, agents, months=entry.get("at"), runs_per_point=int(entry["runs_per_point"])
     )
     atomic_write(folder / OUTCOMES_NAME, partial(outcomes.to_parquet, index=False))
     method = entry["method"]
@@ -363,6 +359,59 @@ def analyse_folder(folder: Path, manifest: dict[str, Any], *, plots: bool = True
         atomic_write(folder / CONVERGENCE_NAME, partial(table.to_csv, index=False))
     if plots:
         plot_sensitivity_folder(folder)
+
+
+def outcome_tables(
+    folder: Path, months: int, at: Sequence[int | str] | None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The rows of metrics, events and agents that `point_outcomes` reads, and only those.
+
+    metrics at the months of `at` and the last month; events' point, run, actor, action and
+    target; Armenia's agent rows with a frozen or exited status. A Sobol analysis has hundreds
+    of thousands of runs, whose whole agents table would not fit in memory comfortably.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from results.compare import ARMENIA_OUT
+    from results.layout import list_parts, parts_dir
+    from simulation.record import METRIC_NAMES
+
+    def read(name: str, columns: list[str], keep) -> pd.DataFrame:
+        pieces = []
+        for part in list_parts(parts_dir(folder, name, "parquet"), "parquet").values():
+            table = pq.read_table(part, columns=columns)
+            pieces.append(table.filter(keep(table)))
+        if not pieces:
+            raise RunFolderError(f"{folder}: no {name} table to analyse")
+        return pa.concat_tables(pieces).to_pandas()
+
+    wanted = {months - 1} | {m for m in at or () if isinstance(m, int)}
+    wanted |= {months + m for m in at or () if isinstance(m, int) and m < 0}
+    dates = [m for m in at or () if isinstance(m, str)]
+    metrics = read(
+        "metrics",
+        ["point", "run", "month", "date", *METRIC_NAMES],
+        lambda t: pc.or_(
+            pc.is_in(t["month"], pa.array(sorted(wanted), t["month"].type)),
+            pc.is_in(pc.cast(t["date"], pa.string()), pa.array(dates, pa.string())),
+        ),
+    )
+    events = read(
+        "events",
+        ["point", "run", "actor", "action", "target"],
+        lambda t: pc.is_valid(t["run"]),
+    )
+    agents = read(
+        "agents",
+        ["point", "run", "agent", "status"],
+        lambda t: pc.and_(
+            pc.equal(pc.cast(t["agent"], pa.string()), "ARM"),
+            pc.is_in(pc.cast(t["status"], pa.string()), pa.array(list(ARMENIA_OUT))),
+        ),
+    )
+    return metrics, events, agents
 
 
 def _params(entry: dict[str, Any]) -> list[FreeParameter]:
