@@ -230,8 +230,11 @@ def _new_manifest(plan: SensitivityPlan, workers: int, executor: str) -> dict[st
         plan.scenario, plan.scenario_file, seed=plan.seed, runs=plan.runs, months=plan.months,
         workers=workers, fmt="parquet", created=utc_now(), tables=TABLES,
     )  # fmt: skip
+    from batches.design import design_record
+
     manifest["executor"] = executor
     manifest[ENTRY] = plan.record()
+    manifest[ENTRY]["layout"] = design_record(plan.design(), int(manifest["chunk_size"]))
     return manifest
 
 
@@ -272,7 +275,7 @@ def execute_design(
     from results.atomic import atomic_write_text
     from results.manifest import write_manifest
 
-    tasks = design_tasks(design)
+    tasks = design_tasks(design, int(manifest["chunk_size"]))
     sizes = {task.part: task.chunk.size for task in tasks}
     missing = [task for task in tasks if task.part not in done]
     total = sum(sizes.values())
