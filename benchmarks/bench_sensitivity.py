@@ -2,6 +2,7 @@
 
     python benchmarks/bench_sensitivity.py                 # Morris, then Sobol at N = 512
     python benchmarks/bench_sensitivity.py --samples 64    # a smaller Sobol run (extrapolate)
+    python benchmarks/bench_sensitivity.py --morris DIR --samples 64   # Sobol only, ranked by DIR
 
 1. Morris over every parameter of scenarios/sensitivity/parameters.toml, 20 trajectories, 100
    runs per point (1,340 points, 134,000 replications);
@@ -21,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from batches.folders import open_folder
 from batches.sensitivity import ranking
 from batches.sensitivity_run import sensitivity
 
@@ -54,11 +56,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="keep the folders here")
     parser.add_argument("--skip-sobol", action="store_true")
+    parser.add_argument("--morris", type=Path, default=None, help="a finished Morris folder")
     args = parser.parse_args()
     base = args.out or Path(tempfile.mkdtemp(prefix="csto-bench-"))
-    morris = measured(
-        "morris", method="morris", trajectories=20, out=base / "morris", workers=args.workers
-    )
+    if args.morris is not None:
+        morris = open_folder(args.morris)
+    else:
+        morris = measured(
+            "morris", method="morris", trajectories=20, out=base / "morris", workers=args.workers
+        )
     top = ranking(morris.indices)["cohesion"][:10]
     print("top 10 for cohesion:", ", ".join(top), flush=True)
     if not args.skip_sobol:
