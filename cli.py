@@ -382,6 +382,11 @@ def run(
 )
 @months_option("Months to simulate (default: the sweep file's or the scenario's).")
 @click.option("--seed", type=int, default=None, help=f"Seed of the sweep (default {DEFAULT_SEED}).")
+@click.option(
+    "--crn/--no-crn",
+    default=True,
+    help="Common random numbers: run k of every point sees the same random numbers (default).",
+)
 @set_option
 @out_option
 @format_option
@@ -401,6 +406,7 @@ def sweep(
     runs: int | None,
     months: int | None,
     seed: int | None,
+    crn: bool,
     overrides: tuple[str, ...],
     out: Path | None,
     fmt: str,
@@ -427,7 +433,8 @@ def sweep(
       csto sweep overstretch            (scenarios/sweeps/overstretch.toml)
 
     One run folder: points.parquet (point and a column per varied key), and a `point` column
-    in every table. Resume an interrupted sweep with `csto run --resume RUN_DIR`.
+    in every table. The points run as one batch of lock-step chunks across points. Resume an
+    interrupted sweep with `csto run --resume RUN_DIR`.
     """
     from batches.plan import check_executor, prepare_sweep
 
@@ -437,7 +444,7 @@ def sweep(
             target, vary=vary, design=design, points=points, runs=runs, months=months,
             seed=seed, overrides=overrides, out=out, workers=workers, executor=executor,
             scheduler=scheduler, fmt=fmt, tables=tables, relations_every=relations_every,
-            force=force,
+            force=force, crn=crn,
         )  # fmt: skip
         if not quiet:
             manifest = batch.manifest

@@ -108,16 +108,18 @@ def sweep(
     plots: bool = True,
     force: bool = False,
     progress: bool = False,
+    crn: bool = True,
 ) -> SweepFolder:
     """A parameter sweep of `scenario` over `vary` ({key: (LO, HI) or (LO, HI, N)}); or, with
-    no `vary`, the sweep file `scenario` names. The finished SweepFolder (as `csto sweep`)."""
+    no `vary`, the sweep file `scenario` names. The finished SweepFolder (as `csto sweep`);
+    `crn` False gives every replication its own random numbers (`csto sweep --no-crn`)."""
     tmp, folder = (None, Path(out)) if out is not None else temporary_folder("sweep")
     try:
         batch = prepare_sweep(
             scenario, vary=vary, design=design, points=points, runs=runs, months=months,
             seed=seed, overrides=set, out=folder, workers=workers, executor=executor,
             scheduler=scheduler, fmt=fmt, tables=tables, relations_every=relations_every,
-            force=force,
+            force=force, crn=crn,
         )  # fmt: skip
         _finish(batch, plots, progress)
     except BaseException:
