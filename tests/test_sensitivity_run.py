@@ -138,6 +138,8 @@ def test_an_interrupted_analysis_resumes_to_the_same_indices(tmp_path, monkeypat
     assert manifest["chunk_size"] == 10 and not (folder / INDICES_NAME).exists()
     monkeypatch.undo()
     monkeypatch.setattr("batches.chunks.CHUNK_SIZE", 10)
+    refused = invoke("run", "--resume", folder)
+    assert refused.exit_code == 2 and "csto sensitivity --resume" in refused.stderr
     resumed = invoke("sensitivity", "--resume", folder, "-q", "--no-plots")
     assert resumed.exit_code == 0, (resumed.output, resumed.exception)
     assert json.loads((folder / "manifest.json").read_text())["status"] == "complete"
