@@ -13,7 +13,9 @@ points come from their parameters; Morris elementary effects and Sobol estimator
 of outcomes, whose variance CRN lowers).
 
 The folder is a run folder (manifest.json with `status`, the tables metrics, events and agents
-written chunk by chunk, summary.csv) with a `sensitivity` entry in its manifest and:
+written chunk by chunk) with a `sensitivity` entry in its manifest and the files below. It has no
+summary.csv: quantiles per point, month and metric cost minutes for a thousand points and say less
+than outcomes.parquet.
 
 * design.parquet: `point` and one column per parameter (the values run);
 * outcomes.parquet: one row per point, its outcomes (`batches.sensitivity.point_outcomes`) and
@@ -327,10 +329,7 @@ def execute_design(
 
 
 def analyse_folder(folder: Path, manifest: dict[str, Any], *, plots: bool = True) -> None:
-    """outcomes.parquet, indices.csv, convergence.csv (Sobol) and plots/ from the folder's tables.
-
-    Then the folder is complete (summary.csv, manifest status `complete`).
-    """
+    """outcomes.parquet, indices.csv, convergence.csv (Sobol) and plots/ from the folder's tables."""
     from functools import partial
 
     import pandas as pd
@@ -524,11 +523,14 @@ def run_plan(
 
 
 def _complete(out: Path, manifest: dict[str, Any], writer: Any, plots: bool) -> SensitivityFolder:
+    from results.manifest import write_manifest
+
     started = time.perf_counter()
     analyse_folder(out, manifest, plots=plots)
     manifest["analysis_seconds"] = round(time.perf_counter() - started, 3)
     manifest["status"] = "complete"
-    writer.finish(manifest)
+    write_manifest(out, manifest)  # no summary.csv: per point it would say less than outcomes
+    writer.finished = True
     folder = SensitivityFolder(out)
     folder.__dict__["manifest"] = manifest
     return folder
