@@ -329,7 +329,7 @@ def execute_design(
 
 
 def analyse_folder(folder: Path, manifest: dict[str, Any], *, plots: bool = True) -> None:
-    """outcomes.parquet, indices.csv, convergence.csv (Sobol) and plots/ from the folder's tables."""
+    """outcomes.parquet, indices.csv, convergence.csv (Sobol) and plots/ from its tables."""
     from functools import partial
 
     import pandas as pd
