@@ -195,6 +195,12 @@ def plan_sensitivity(
 
     if method not in METHODS:
         raise OptionError(f"--method: expected one of {', '.join(METHODS)}, got {method!r}")
+    try:
+        import SALib  # noqa: F401
+    except ImportError:
+        raise OptionError(
+            "a sensitivity analysis needs SALib: pip install 'csto[sensitivity]'"
+        ) from None
     for option, value in (("--runs", runs), ("--trajectories", trajectories)):
         if value < 1 or (option == "--trajectories" and value < 2):
             raise OptionError(f"{option}: expected an integer >= {1 if option == '--runs' else 2}")
