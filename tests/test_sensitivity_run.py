@@ -162,3 +162,18 @@ def test_a_varying_beta_trade_gives_each_row_its_own_trade_term():
     for row, value in enumerate(values):
         one = CSTOModel(scenario, replications=1, rng=1, months=1, agents__BLR__beta_trade=value)
         np.testing.assert_allclose(model.params.trade_term[row], one.params.trade_term[0])
+
+
+def test_validate_checks_the_parameters_file(tmp_path):
+    result = invoke("validate", "scenarios/sensitivity/parameters.toml")
+    assert result.exit_code == 0 and result.output.startswith("ok  ")
+    assert "(free parameters, 66)" in result.output
+    bad = tmp_path / "parameters.toml"
+    bad.write_text('[parameters."agents.BLR.beta_loyalty"]\nlow = 0.5\nhigh = 500\n'
+                   'prior = "log-uniform"\nwhy = "too wide"\n')  # fmt: skip
+    result = invoke("validate", bad)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: {bad}: parameters.agents.BLR.beta_loyalty.high: 500 is outside the key's "
+        "range [0, 100]"
+    )
