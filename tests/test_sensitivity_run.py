@@ -177,3 +177,17 @@ def test_validate_checks_the_parameters_file(tmp_path):
         f"error: {bad}: parameters.agents.BLR.beta_loyalty.high: 500 is outside the key's "
         "range [0, 100]"
     )
+
+
+def test_every_declared_parameter_varies_in_one_lockstep_model():
+    """A Morris design over all 66 free parameters runs as one chunk (no fallback, no failure)."""
+    from batches.design import Design, design_tables, is_lockstep
+    from batches.sensitivity import design
+    from simulation.free_parameters import load_free_parameters
+
+    params = load_free_parameters()
+    points = design("morris", params, trajectories=2, seed=3)
+    plan = Design(scenario=load_scenario("baseline"), points=points, runs=1, seed=3, months=2)
+    assert is_lockstep(plan)
+    metrics = design_tables(plan, tables=("metrics",))["metrics"]
+    assert sorted(metrics["point"].unique()) == list(range(2 * (len(params) + 1)))
