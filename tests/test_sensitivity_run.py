@@ -187,7 +187,7 @@ def test_every_declared_parameter_varies_in_one_lockstep_model():
 
     params = load_free_parameters()
     points = design("morris", params, trajectories=2, seed=3)
-    plan = Design(scenario=load_scenario("baseline"), points=points, runs=1, seed=3, months=2)
+    plan = Design(scenario=load_scenario("baseline"), points=points, runs=1, seed=3, months=12)
     assert is_lockstep(plan)
     metrics = design_tables(plan, tables=("metrics",))["metrics"]
     assert sorted(metrics["point"].unique()) == list(range(2 * (len(params) + 1)))
