@@ -527,6 +527,183 @@ def sweep(
         run_and_print(batch, no_plots=no_plots, quiet=quiet)
 
 
+# --- csto sensitivity ---------------------------------------------------------------------------
+
+
+SENSITIVITY_FIXED = (
+    "scenario", "method", "vary", "runs", "trajectories", "samples", "seed", "months", "at",
+    "crn", "out", "force",
+)  # fmt: skip
+"""The options --resume takes from the folder instead."""
+
+
+@main.command()
+@click.argument("scenario", required=False)
+@click.option(
+    "--method",
+    type=click.Choice(["morris", "sobol"]),
+    default="morris",
+    show_default=True,
+    help="morris: elementary-effects screening; sobol: first-order and total indices.",
+)
+@click.option(
+    "--vary",
+    multiple=True,
+    metavar="KEY[=LO:HI]",
+    help="Analyse this parameter of scenarios/sensitivity/parameters.toml (a range overrides "
+    "the file's; a key not in the file needs one). Repeatable; default: every parameter.",
+)
+@click.option(
+    "--runs",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Replications per design point.",
+)
+@click.option(
+    "--trajectories",
+    type=click.IntRange(min=2),
+    default=20,
+    show_default=True,
+    help="Morris trajectories (points: trajectories x (parameters + 1)).",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=2),
+    default=512,
+    show_default=True,
+    help="Sobol base sample N, a power of 2 (points: N x (parameters + 2)).",
+)
+@click.option(
+    "--seed", type=int, default=None, help=f"Seed of the design and runs (default {DEFAULT_SEED})."
+)
+@months_option("Months to simulate (default: the scenario's `months`).")
+@click.option(
+    "--at",
+    metavar="M,...",
+    default=None,
+    help="Months at which cohesion and its components are outcomes: numbers from 0 or YYYY-MM "
+    "dates (default: the last month).",
+)
+@click.option(
+    "--crn/--no-crn",
+    default=True,
+    show_default=True,
+    help="Common random numbers: run k of every point draws the same numbers.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder to write (default: runs/<scenario>-<method>-<UTC timestamp>).",
+)
+@no_plots_option
+@quiet_option
+@workers_option
+@executor_option
+@scheduler_option
+@force_option
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    metavar="DIR",
+    help="Complete an interrupted analysis: run its missing chunks, then the indices.",
+)
+@click.pass_context
+def sensitivity(
+    ctx: click.Context,
+    scenario: str | None,
+    method: str,
+    vary: tuple[str, ...],
+    runs: int,
+    trajectories: int,
+    samples: int,
+    seed: int | None,
+    months: int | None,
+    at: str | None,
+    crn: bool,
+    out: Path | None,
+    no_plots: bool,
+    quiet: bool,
+    workers: int,
+    executor: str,
+    scheduler: str | None,
+    force: bool,
+    resume: Path | None,
+) -> None:
+    """Which parameters matter: a Morris or Sobol analysis of SCENARIO's outcomes.
+
+    \b
+    Cost: points x --runs replications; Morris has trajectories x (D + 1) points, Sobol
+    N x (D + 2), for D parameters (66 in the file: Morris at the defaults is 1,340 points x 100
+    runs). The cost is printed before it starts.
+
+    \b
+    Outcomes, each analysed on its own: mean cohesion and its components at --at, the
+    probabilities `csto compare` reports, and event rates. The folder: design.parquet, the
+    tables (metrics, events, agents), outcomes.parquet, indices.csv, plots/ (csto plot DIR
+    redraws them). Resume an interrupted analysis with `csto sensitivity --resume DIR`.
+    """
+    from batches.sensitivity import format_ranking
+    from batches.sensitivity_run import plan_sensitivity, resume_sensitivity, run_plan
+
+    options = dict(workers=workers, executor=executor, scheduler=scheduler, plots=not no_plots)
+    with cli_errors():
+        try:
+            if resume is not None:
+                from click.core import ParameterSource
+
+                given = [
+                    "SCENARIO" if name == "scenario" else f"--{name}"
+                    for name in SENSITIVITY_FIXED
+                    if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
+                ]
+                if given:
+                    raise CliError(f"--resume takes the analysis from DIR; drop {', '.join(given)}")
+                if not quiet:
+                    click.echo(f"resuming {resume}")
+                folder = resume_sensitivity(resume, progress=not quiet, **options)
+                if folder is None:
+                    click.echo(f"{resume} is complete; nothing to resume")
+                    return
+            else:
+                if scenario is None:
+                    raise CliError("missing SCENARIO (a scenario name or .toml file), or --resume")
+                plan = plan_sensitivity(
+                    scenario, method=method, vary=vary, runs=runs, trajectories=trajectories,
+                    samples=samples, seed=seed, months=months, at=at, crn=crn, out=out,
+                    force=force,
+                )  # fmt: skip
+                if not quiet:
+                    click.echo(
+                        f"{plan.scenario.name}: {method} over {len(plan.params)} parameters, "
+                        f"{len(plan.points):,} points x {runs:,} runs = {plan.total_runs:,} "
+                        f"replications x {plan.months} months, seed {plan.seed}, common random "
+                        f"numbers {'on' if crn else 'off'} -> {plan.out}"
+                    )
+                folder = run_plan(plan, force=force, progress=not quiet, **options)
+        except BatchInterruptedError as stop:
+            click.echo(
+                f"interrupted: {stop.runs_completed:,} of {stop.total:,} runs written; partial "
+                f"folder {stop.out} (csto sensitivity --resume {stop.out} completes it)",
+                err=True,
+            )
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except ChunksFailedError as failed:
+            lines = [f"{len(failed.failures)} of {failed.tasks} chunks failed; partial folder:"]
+            lines += failure_lines(failed.failures)
+            lines.append(f"csto sensitivity --resume {failed.out} reruns them")
+            click.echo("\n".join(lines), err=True)
+            raise click.exceptions.Exit(EXIT_FAILED) from None
+    if not quiet:
+        click.echo(format_ranking(folder.indices))
+        seconds = folder.manifest.get("wall_seconds")
+        click.echo(f"\nwritten: {folder.path} (simulation {seconds:.1f} s wall)")
+        if not no_plots:
+            click.echo(f"plots: {folder.path / 'plots'}")
+
+
 # --- csto compare / plot ------------------------------------------------------------------------
 
 
@@ -659,8 +836,9 @@ def show(scenario: str, overrides: tuple[str, ...], months: int | None) -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 def validate(files: tuple[str, ...]) -> None:
-    """Check scenario (or sweep) FILES; exit 0 when all are valid, 2 otherwise."""
+    """Check scenario, sweep or parameters FILES; exit 0 when all are valid, 2 otherwise."""
     from batches.sweeps import check_sweep_file, is_sweep_file
+    from simulation.free_parameters import is_parameters_file, validate_parameters_file
     from simulation.scenario import ScenarioError, load_scenario
 
     failed = 0
@@ -669,6 +847,9 @@ def validate(files: tuple[str, ...]) -> None:
             if is_sweep_file(Path(name)):
                 points = check_sweep_file(Path(name))
                 note = f"  (sweep, {points} points)"
+            elif is_parameters_file(Path(name)):
+                count = validate_parameters_file(Path(name))
+                note = f"  (free parameters, {count})"
             else:
                 load_scenario(name)
                 note = ""

@@ -1,11 +1,13 @@
 """Batches: running scenarios many times into run folders, comparing them; the Python API.
 
-    from batches import run, sweep, compare, open_folder
+    from batches import run, sweep, compare, open_folder, sensitivity
 
 Modules: `chunks` (chunk planning and seeds, one chunk's model), `executors` (local processes,
 Dask), `plan` (a run, a sweep or a resumption, checked and ready), `runner` (executing a
 batch into its folder), `sweeps` (designs and sweep files), `history` (the 2022 check), `folders`
-(finished folders as objects), `api` (the functions below), `errors`.
+(finished folders as objects), `design` (points x runs as one lock-step batch), `sensitivity`
+and `sensitivity_run` (Morris and Sobol analyses), `ema` (the EMA Workbench client), `api` (the
+functions below), `errors`.
 
 The names below are imported on first use, so `import batches` (and its light `batches.errors`)
 loads no model, numpy or pandas and the command line starts fast.
@@ -25,11 +27,13 @@ __all__ = [
     "RunFolder",
     "RunFolderError",
     "ScenarioError",
+    "SensitivityFolder",
     "SweepFolder",
     "compare",
     "open_folder",
     "resume",
     "run",
+    "sensitivity",
     "sweep",
 ]
 
@@ -38,6 +42,8 @@ _HOMES = {
     "resume": "batches.api",
     "run": "batches.api",
     "sweep": "batches.api",
+    "sensitivity": "batches.api",
+    "SensitivityFolder": "batches.sensitivity_run",
     "open_folder": "batches.folders",
     "Comparison": "batches.folders",
     "RunFolder": "batches.folders",

@@ -6,11 +6,13 @@
     a.metrics, a.agents, a.events, a.relations   # DataFrames, read on first use and kept
     c = compare(a, b)                            # c.table, c.outcomes, c.plot()
     s = sweep("baseline", vary={"world.overstretch": (0.0, 0.8, 5)}, runs=200)
+    m = sensitivity("baseline", method="morris", runs=100)   # m.indices, m.ranking, m.plot()
     open_folder("runs/a")
 
-The keywords are the options of `csto run` and `csto sweep` (`set` is --set, as a dict of dotted
-keys or a list of "KEY=VALUE"; `plots` is the opposite of --no-plots). Every folder, table and
-random stream is the one the command line gives for the same options. Errors are exceptions:
+The keywords are the options of `csto run`, `csto sweep` and `csto sensitivity` (`set` is
+--set, as a dict of dotted keys or a list of "KEY=VALUE"; `plots` is the opposite of
+--no-plots). Every folder, table and random stream is the one the command line gives for the
+same options. Errors are exceptions:
 `ScenarioError` for a scenario or override that does not validate, and those of
 `batches.errors` (`OptionError`, `FolderExistsError`, `RunFolderError`, `ChunksFailedError`,
 `BatchInterruptedError`, `ExecutorError`). With `out=None` the folder is made in a temporary
@@ -41,8 +43,9 @@ from batches.plan import (
     prepare_run,
     prepare_sweep,
 )
+from batches.sensitivity_run import SensitivityFolder, sensitivity
 
-__all__ = ["compare", "open_folder", "resume", "run", "sweep"]
+__all__ = ["SensitivityFolder", "compare", "open_folder", "resume", "run", "sensitivity", "sweep"]
 
 PathLike = str | os.PathLike[str]
 

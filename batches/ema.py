@@ -11,14 +11,16 @@ The model's uncertainties are the free parameters of scenarios/sensitivity/param
 point_outcomes` made identifiers (`cohesion@2024-12` -> `cohesion_2024_12`). One experiment is one
 point: `runs` replications of the scenario with the point's values, reduced to its outcomes.
 
-Every experiment is run from the same seed (common random numbers: differences between points come
-from their parameters, not from their draws), so results do not depend on the evaluator or the
-order of the experiments.
+Every experiment is run from the same seed with common random numbers (run k of every experiment
+draws the same numbers: differences between experiments come from their parameters, not from their
+draws), so results do not depend on the evaluator or the order of the experiments.
 
 The Workbench's evaluators run one experiment at a time (`ExperimentRunner.run_experiment` calls
-the model's function once per experiment); `BatchEvaluator` instead receives the whole list of
-experiments (`BaseEvaluator.evaluate_experiments` is handed the experiment generator) and hands it
-to `Simulation.batch` at once: the hook for the model's lock-step replication axis.
+the model's function once per experiment, here a one-point design). `BatchEvaluator` instead
+receives the whole list of experiments (`BaseEvaluator.evaluate_experiments` is handed the
+experiment generator) and hands it to `Simulation.batch` at once: the whole set of experiments
+runs as one lock-step design batch (`batches.design`), experiments x runs replications in chunks
+of 2,000, and gives the same outcomes as the sequential evaluator.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import scipy.stats
 from ema_workbench import Constant, Model, RealParameter, ScalarOutcome
@@ -36,10 +39,8 @@ from ema_workbench.em_framework.points import Experiment
 
 from batches.sensitivity import COUNT, DEFAULT_SEED, outcome_names, point_outcomes
 from results.schema import POINT
-from results.tables import agents_table, events_table, metrics_table
 from simulation.calendar import month_labels
 from simulation.free_parameters import FreeParameter, check_free_parameters, load_free_parameters
-from simulation.model import CSTOModel
 from simulation.scenario import load_scenario
 from simulation.schema import Scenario
 
@@ -79,6 +80,41 @@ def uncertainties(params: Sequence[FreeParameter]) -> list[RealParameter]:
     return result
 
 
+def simulate_points(
+    scenario: Scenario,
+    points: pd.DataFrame,
+    *,
+    runs: int,
+    months: int,
+    seed: int,
+    outcome_months: Sequence[int | str] | None = None,
+    workers: int = 1,
+) -> pd.DataFrame:
+    """The outcomes of many points at once, one row per row of `points` (dotted-key columns).
+
+    All points run as one design batch (`batches.design`): `runs` replications each, side by
+    side in lock-step chunks, with common random numbers (run k of every point draws the same
+    numbers, from `seed`), so a point's outcomes depend on its values only, not on the other
+    points of the batch. Reduced to one row per point by `point_outcomes`.
+    """
+    from batches.design import Design, design_tables
+
+    frame = points.reset_index(drop=True).astype(float)
+    frame.insert(0, POINT, np.arange(len(frame), dtype=np.int64))
+    design = Design(scenario=scenario, points=frame, runs=runs, seed=seed, months=months)
+    tables = design_tables(design, tables=("metrics", "events", "agents"), workers=workers)
+    outcomes = point_outcomes(
+        tables["metrics"],
+        tables["events"],
+        tables["agents"],
+        months=outcome_months,
+        runs_per_point=runs,
+    )
+    result = outcomes.drop(columns=[POINT, COUNT])
+    result.index = points.index
+    return result
+
+
 def simulate_point(
     scenario: Scenario | str,
     values: dict[str, float],
@@ -88,26 +124,17 @@ def simulate_point(
     seed: int,
     outcome_months: Sequence[int | str] | None = None,
 ) -> dict[str, float]:
-    """The outcomes of one point: `runs` replications of `scenario` with `values` (dotted keys).
-
-    Today: one `CSTOModel` per point, the values passed as keyword overrides (`__` for dots), its
-    record turned into tables by `results.tables` and reduced by `point_outcomes`. With the
-    lock-step `varying` path, `Simulation.batch` will run all points of an evaluation as one model,
-    `CSTOModel(scenario, replications=points * runs, rng=seed, varying={key: values repeated
-    runs times})`, and this function will be the one-point case of it.
-    """
-    overrides = {uncertainty_name(key): value for key, value in values.items()}
-    model = CSTOModel(scenario, replications=runs, rng=seed, months=months, **overrides)
-    record = model.run()
-    frame = point_outcomes(
-        metrics_table(record, point=0),
-        events_table(record, point=0),
-        agents_table(record, point=0),
-        months=outcome_months,
-        runs_per_point=runs,
+    """The outcomes of one point: the one-point case of `simulate_points`."""
+    resolved = load_scenario(scenario, months=months) if isinstance(scenario, str) else scenario
+    frame = simulate_points(
+        resolved,
+        pd.DataFrame([values]),
+        runs=runs,
+        months=months,
+        seed=seed,
+        outcome_months=outcome_months,
     )
-    row = frame.drop(columns=[POINT, COUNT]).iloc[0]
-    return {name: float(value) for name, value in row.items()}
+    return {name: float(value) for name, value in frame.iloc[0].items()}
 
 
 @dataclass
@@ -142,9 +169,22 @@ class Simulation:
     def batch(self, points: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
         """The outcomes of many points at once: one row per row of `points` (dotted-key columns).
 
-        Today a loop over `simulate`; the lock-step `varying` path will make it one model.
+        With the default `simulate`, the whole set of points runs as one lock-step design batch
+        (`simulate_points`); a replacement `simulate` is called once per point.
         """
         seed = self.base_seed if seed is None else seed
+        if self.simulate is simulate_point:
+            frame = simulate_points(
+                self.scenario,
+                points,
+                runs=self.runs,
+                months=self.months,
+                seed=seed,
+                outcome_months=self.outcome_months,
+            )
+            return pd.DataFrame(
+                {outcome_identifier(c): frame[c] for c in self.outcomes}, index=points.index
+            )
         rows = []
         for values in points.to_dict(orient="records"):
             result = self.simulate(
@@ -201,9 +241,9 @@ def ema_model(
 class BatchEvaluator(BaseEvaluator):
     """An evaluator that hands the model all its experiments at once (`Simulation.batch`).
 
-    `perform_experiments(model, n, evaluator=BatchEvaluator(model))` gives the same experiments
-    and outcomes as the sequential evaluator; with the lock-step `varying` path the batch becomes
-    one model run. Only models made by `ema_model` (a `Simulation` function) and no levers.
+    `BatchEvaluator(model).perform_experiments(n)` gives the same experiments and outcomes as the
+    sequential evaluator, all experiments running as one lock-step design batch. Only models made
+    by `ema_model` (a `Simulation` function) and no levers.
     """
 
     def initialize(self) -> None:

@@ -208,7 +208,8 @@ def temporary_folder(name: str) -> tuple[tempfile.TemporaryDirectory, Path]:
 
 
 def open_folder(path: str | os.PathLike[str]) -> RunFolder | SweepFolder | Comparison:
-    """Any finished run, sweep or compare folder, as a RunFolder, SweepFolder or Comparison.
+    """Any finished run, sweep, sensitivity or compare folder, as a RunFolder, SweepFolder,
+    SensitivityFolder or Comparison.
 
     Raises RunFolderError when `path` is none of them, or is unfinished.
     """
@@ -224,7 +225,12 @@ def open_folder(path: str | os.PathLike[str]) -> RunFolder | SweepFolder | Compa
         raise RunFolderError(
             f"{path} is {manifest.get('status')}: resume it first (csto run --resume {path})"
         )
-    folder = SweepFolder(path) if manifest.get("sweep") else RunFolder(path)
+    if "sensitivity" in manifest:
+        from batches.sensitivity_run import SensitivityFolder
+
+        folder: RunFolder = SensitivityFolder(path)
+    else:
+        folder = SweepFolder(path) if manifest.get("sweep") else RunFolder(path)
     folder.__dict__["manifest"] = manifest
     return folder
 
@@ -298,7 +304,8 @@ def plot_folder(
     svg: bool = False,
     warn: Warn | None = None,
 ) -> list[Path]:
-    """Redraw the plots of a run, sweep or compare folder into `out` (default its plots/).
+    """Redraw the plots of a run, sweep, sensitivity or compare folder into `out` (default
+    its plots/).
 
     Raises RunFolderError for a folder that is none of them or is unfinished; `warn` receives a
     line for each plot left out because a table it needs was not written.
@@ -319,6 +326,10 @@ def plot_folder(
         manifest = read_run_manifest(folder)
     except FileNotFoundError:
         raise RunFolderError(f"{folder}: no manifest.json or compare.json") from None
+    if "sensitivity" in manifest:
+        from batches.sensitivity_run import plot_sensitivity_folder
+
+        return plot_sensitivity_folder(folder, out, svg)
     if not (folder / "summary.csv").exists():
         raise RunFolderError(f"{folder} is unfinished (no summary.csv); csto run --resume it first")
     return save_folder_plots(folder, manifest, out, svg, warn=warn)

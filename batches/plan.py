@@ -437,6 +437,8 @@ def prepare_resume(
     manifest = read_folder_manifest(folder)
     if manifest.get("status") == "complete":
         return None
+    if manifest.get("sensitivity"):
+        raise RunFolderError(f"{folder} is a sensitivity analysis: csto sensitivity --resume it")
     base = Scenario.model_validate(manifest["resolved_scenario"])
     if scenario_hash(base) != manifest["scenario_sha256"]:
         raise RunFolderError(f"{folder}: the manifest's scenario does not match its sha256")

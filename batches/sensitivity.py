@@ -305,7 +305,9 @@ def format_ranking(indices: pd.DataFrame, top: int = 8) -> str:
     conf = f"{score}_conf"
     lines = []
     for outcome, rows in indices.groupby("outcome", sort=False):
-        notes = [n for n in rows.get(NOTE, pd.Series(dtype=str)).unique() if n]
+        notes = [
+            n for n in rows.get(NOTE, pd.Series(dtype=str)).unique() if isinstance(n, str) and n
+        ]
         if notes:
             lines.append(f"{outcome}: {notes[0]}")
             continue

@@ -96,3 +96,22 @@ def test_a_replacement_simulate_function_is_called_per_point():
     experiments, outcomes = perform_experiments(model, 2, uncertainty_sampling_kwargs={"rng": 1})
     assert [s[1:] for s in seen] == [(2, 3, 9), (2, 3, 9)]
     np.testing.assert_allclose(outcomes["cohesion"], experiments["aggression__ceiling"])
+
+
+def test_the_batch_evaluator_runs_every_experiment_in_one_design(monkeypatch):
+    import batches.design
+
+    calls = []
+    original = batches.design.design_tables
+
+    def counting(design, **options):
+        calls.append(design.size)
+        return original(design, **options)
+
+    monkeypatch.setattr(batches.design, "design_tables", counting)
+    model = small_model()
+    with BatchEvaluator(model) as evaluator:
+        experiments, outcomes = evaluator.perform_experiments(
+            5, uncertainty_sampling_kwargs={"rng": 4}
+        )
+    assert calls == [5] and len(outcomes["cohesion"]) == 5
