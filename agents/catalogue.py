@@ -118,9 +118,7 @@ class Menu:
             return self
         fields = {
             name: getattr(self, name)[runs]
-            if getattr(self, name).shape[0] > 1
-            else getattr(self, name)
-            if name in NUMERIC_FIELDS
+            if name in NUMERIC_FIELDS and getattr(self, name).shape[0] > 1
             else getattr(self, name)
             for name in self.__dataclass_fields__
         }

@@ -253,8 +253,10 @@ def trade_terms(
     It does not depend on the state, so it is computed once, row by row with the same product
     for a shared and a varying parameter (distinct rows only).
     """
-    rows, agents = trade_weight.shape[0], trade_weight.shape[1]
+    agents = trade_weight.shape[1]
+    rows = max(trade_weight.shape[0], np.atleast_2d(beta_trade).shape[0])
     beta = np.broadcast_to(beta_trade, (rows, agents))
+    trade_weight = np.broadcast_to(trade_weight, (rows, *trade_weight.shape[1:]))
     out = np.zeros((rows, agents, 3))
     postures = np.array([-1, 0, 1])
     for i in range(agents):
