@@ -228,11 +228,18 @@ relations_every_option = click.option(
 no_plots_option = click.option("--no-plots", is_flag=True, help="Do not draw plots/*.png.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 force_option = click.option("--force", is_flag=True, help="Replace an existing --out folder.")
+posterior_option = click.option(
+    "--posterior",
+    metavar="CALIB_DIR",
+    default=None,
+    help="Draw each replication's calibrated parameters from this calibration's posterior "
+    "(a csto calibrate folder, or 'shipped').",
+)
 
 
 RESUME_FIXED = (
     "scenario", "runs", "months", "seed", "overrides", "out", "fmt", "tables", "relations_every",
-    "force",
+    "force", "posterior",
 )  # fmt: skip
 
 
@@ -280,6 +287,7 @@ def run_and_print(batch: Batch, *, no_plots: bool, quiet: bool) -> None:
 @executor_option
 @scheduler_option
 @force_option
+@posterior_option
 @click.option(
     "--resume",
     "resume",
@@ -306,6 +314,7 @@ def run(
     executor: str,
     scheduler: str | None,
     force: bool,
+    posterior: str | None,
     resume: Path | None,
 ) -> None:
     """Run SCENARIO (a shipped name or a .toml path) and write a run folder.
@@ -338,7 +347,7 @@ def run(
             batch = prepare_run(
                 scenario, runs=runs, months=months, seed=seed, overrides=overrides, out=out,
                 workers=workers, executor=executor, scheduler=scheduler, fmt=fmt, tables=tables,
-                relations_every=relations_every, force=force,
+                relations_every=relations_every, force=force, posterior=posterior,
             )  # fmt: skip
             if not quiet:
                 spec = batch.scenarios[None]
@@ -393,6 +402,7 @@ def run(
 @executor_option
 @scheduler_option
 @force_option
+@posterior_option
 def sweep(
     target: str,
     vary: tuple[str, ...],
@@ -412,6 +422,7 @@ def sweep(
     executor: str,
     scheduler: str | None,
     force: bool,
+    posterior: str | None,
 ) -> None:
     """A parameter sweep of SCENARIO with --vary, or of a sweep file (scenarios/sweeps/*.toml).
 
@@ -437,7 +448,7 @@ def sweep(
             target, vary=vary, design=design, points=points, runs=runs, months=months,
             seed=seed, overrides=overrides, out=out, workers=workers, executor=executor,
             scheduler=scheduler, fmt=fmt, tables=tables, relations_every=relations_every,
-            force=force,
+            force=force, posterior=posterior,
         )  # fmt: skip
         if not quiet:
             manifest = batch.manifest
@@ -610,7 +621,8 @@ def validate(files: tuple[str, ...]) -> None:
 @seed_option
 @workers_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
-def history(runs: int, seed: int, workers: int, as_json: bool) -> None:
+@posterior_option
+def history(runs: int, seed: int, workers: int, as_json: bool, posterior: str | None) -> None:
     """The 2022 in-sample check: each 2022 event's simulated probability in its window."""
     try:
         from batches.history import check_history
@@ -622,7 +634,8 @@ def history(runs: int, seed: int, workers: int, as_json: bool) -> None:
             exit_code=1,
         ) from None
     with cli_errors():
-        rows = check_history(runs=runs, seed=seed, workers=workers)
+        extra = {} if posterior is None else {"posterior": posterior}
+        rows = check_history(runs=runs, seed=seed, workers=workers, **extra)
     if as_json:
         keys = ("event", "window", "probability", "target", "met")
         data = [{k: row[k] for k in keys if k in row} for row in rows]

@@ -162,10 +162,13 @@ def prepare_run(
     tables: str | Iterable[str] | None = None,
     relations_every: int | None = None,
     force: bool = False,
+    posterior: str | Path | None = None,
 ) -> Batch:
     """Load and check a run of `scenario`, open its folder; the Batch to execute.
 
-    `out` defaults to runs/<scenario>-<UTC time>.
+    `out` defaults to runs/<scenario>-<UTC time>. `posterior` (a calibration folder, a posterior
+    file or "shipped"): every replication draws the calibrated parameters from it
+    (`batches.posterior`).
     """
     from simulation.scenario import load_scenario
 
@@ -184,9 +187,15 @@ def prepare_run(
         created=created, tables=chosen, relations_every=relations_every,
     )  # fmt: skip
     manifest["executor"] = executor
+    tasks = run_tasks(runs, seed)
+    if posterior is not None:
+        from batches.posterior import fixed_keys, posterior_record, with_posterior
+
+        manifest["posterior"] = posterior_record(posterior, spec, fixed_keys(overrides))
+        tasks = with_posterior(tasks, manifest["posterior"], seed)
     writer = open_writer(out, fmt, force, chosen, relations_every)
     return Batch(
-        out, writer, manifest, {None: spec}, months, run_tasks(runs, seed),
+        out, writer, manifest, {None: spec}, months, tasks,
         executor=executor, workers=workers, scheduler=scheduler,
     )  # fmt: skip
 
@@ -261,6 +270,7 @@ def prepare_sweep(
     tables: str | Iterable[str] | None = None,
     relations_every: int | None = None,
     force: bool = False,
+    posterior: str | Path | None = None,
 ) -> Batch:
     """Load and check a sweep (every point validated), open its folder; the Batch to execute.
 
@@ -315,10 +325,17 @@ def prepare_sweep(
     manifest["executor"] = executor
     manifest["total_runs"] = runs * len(values)
     manifest["sweep"] = sweep_record(spec, design, values, scenarios)
+    tasks = sweep_tasks(len(values), runs, seed)
+    if posterior is not None:
+        from batches.posterior import fixed_keys, posterior_record, with_posterior
+
+        fixed = fixed_keys(fixed, [v.key for v in spec.vary])
+        manifest["posterior"] = posterior_record(posterior, base, fixed)
+        tasks = with_posterior(tasks, manifest["posterior"], seed)
     writer = open_writer(out, fmt, force, chosen, relations_every)
     write_points(out, values)
     return Batch(
-        out, writer, manifest, dict(scenarios), months, sweep_tasks(len(values), runs, seed),
+        out, writer, manifest, dict(scenarios), months, tasks,
         executor=executor, workers=workers, scheduler=scheduler,
     )  # fmt: skip
 
