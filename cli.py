@@ -391,6 +391,11 @@ def run(
 )
 @months_option("Months to simulate (default: the sweep file's or the scenario's).")
 @click.option("--seed", type=int, default=None, help=f"Seed of the sweep (default {DEFAULT_SEED}).")
+@click.option(
+    "--crn/--no-crn",
+    default=True,
+    help="Common random numbers: run k of every point sees the same random numbers (default).",
+)
 @set_option
 @out_option
 @format_option
@@ -411,6 +416,7 @@ def sweep(
     runs: int | None,
     months: int | None,
     seed: int | None,
+    crn: bool,
     overrides: tuple[str, ...],
     out: Path | None,
     fmt: str,
@@ -438,7 +444,8 @@ def sweep(
       csto sweep overstretch            (scenarios/sweeps/overstretch.toml)
 
     One run folder: points.parquet (point and a column per varied key), and a `point` column
-    in every table. Resume an interrupted sweep with `csto run --resume RUN_DIR`.
+    in every table. The points run as one batch of lock-step chunks across points. Resume an
+    interrupted sweep with `csto run --resume RUN_DIR`.
     """
     from batches.plan import check_executor, prepare_sweep
 
@@ -448,7 +455,7 @@ def sweep(
             target, vary=vary, design=design, points=points, runs=runs, months=months,
             seed=seed, overrides=overrides, out=out, workers=workers, executor=executor,
             scheduler=scheduler, fmt=fmt, tables=tables, relations_every=relations_every,
-            force=force, posterior=posterior,
+            force=force, crn=crn, posterior=posterior,
         )  # fmt: skip
         if not quiet:
             manifest = batch.manifest
@@ -698,8 +705,8 @@ CALIBRATE_FIXED = (
     type=click.Choice(["quick", "default"]),
     default="default",
     show_default=True,
-    help="quick: a smoke test (population 40, 2 generations, 6 runs); default: population 400, "
-    "8 generations, 20 runs per particle.",
+    help="quick: a smoke test (population 40, 2 generations, 6 runs); default: population 250, "
+    "6 generations, 12 runs per particle.",
 )
 @click.option("--population", type=click.IntRange(min=2), default=None, help="Particles.")
 @click.option("--generations", type=click.IntRange(min=1), default=None, help="Generations.")

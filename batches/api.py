@@ -108,10 +108,12 @@ def sweep(
     plots: bool = True,
     force: bool = False,
     progress: bool = False,
+    crn: bool = True,
     posterior: PathLike | None = None,
 ) -> SweepFolder:
     """A parameter sweep of `scenario` over `vary` ({key: (LO, HI) or (LO, HI, N)}); or, with
-    no `vary`, the sweep file `scenario` names. The finished SweepFolder (as `csto sweep`).
+    no `vary`, the sweep file `scenario` names. The finished SweepFolder (as `csto sweep`);
+    `crn` False gives every replication its own random numbers (`csto sweep --no-crn`).
     `posterior`: as for `run` (the varied keys are not drawn)."""
     tmp, folder = (None, Path(out)) if out is not None else temporary_folder("sweep")
     try:
@@ -119,7 +121,7 @@ def sweep(
             scenario, vary=vary, design=design, points=points, runs=runs, months=months,
             seed=seed, overrides=set, out=folder, workers=workers, executor=executor,
             scheduler=scheduler, fmt=fmt, tables=tables, relations_every=relations_every,
-            force=force, posterior=posterior,
+            force=force, crn=crn, posterior=posterior,
         )  # fmt: skip
         _finish(batch, plots, progress)
     except BaseException:

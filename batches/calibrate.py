@@ -8,12 +8,12 @@ check. `resume_calibration` continues an interrupted one from its database and g
 the uninterrupted calibration gives.
 
 The simulator (`particle_simulator`) runs a whole population of candidate parameter vectors as one
-batch: every candidate ("particle") gets `runs` replications of the scenario over the record's
-period (12 months: 2022 only; the later years are the model's out-of-sample test and are never
-fitted), each replication carrying its particle's values as per-replication parameters
-(`CSTOModel(..., varying=...)`). Its statistics are those of `batches.targets`: each timeline
-check's share of runs and each documented count's mean per run, per particle
-(`statistics_by_group`, an unscorable conditional check counting as not met).
+design (`batches.design`): every candidate ("particle") is a point with `runs` replications of the
+scenario over the record's period (12 months: 2022 only; the later years are the model's
+out-of-sample test and are never fitted), each replication carrying its particle's values as
+per-replication parameters (`CSTOModel(..., varying=...)`). Its statistics are those of
+`batches.targets`: each timeline check's share of runs and each documented count's mean per run,
+per particle (`statistics_by_group`, an unscorable conditional check counting as not met).
 
 Which parameters. The parameters file declares 66 free parameters; with ~50 statistics, ABC-SMC
 in half an hour cannot resolve all of them. By default the calibration varies FOCUS: the
@@ -49,8 +49,6 @@ if TYPE_CHECKING:
 
 DEFAULT_SCENARIO = "history-2022"
 DEFAULT_SEED = 20221211
-BLOCK = 5000
-"""Replications per model in the simulator: large enough for numpy to pay, small in memory."""
 PREDICTIVE_DRAWS = 1000
 """Posterior draws of the posterior predictive check, one replication each (a replicated 2022)."""
 PREDICTIVE_PATH = 2**21  # the seed path of the predictive check, apart from the calibration's
@@ -96,7 +94,7 @@ class Budget:
 
 BUDGETS: dict[str, Budget] = {
     "quick": Budget(population=40, generations=2, runs=6, predictive_draws=300),
-    "default": Budget(population=400, generations=8, runs=20),
+    "default": Budget(population=250, generations=6, runs=12),
 }
 """quick: a smoke test (under 2 minutes); default: the real calibration (under 30 minutes)."""
 
@@ -150,24 +148,13 @@ def particle_simulator(
     """simulate(thetas, seed): `runs` replications of `scenario` per row of `thetas` (one column
     per dotted key), the rows' statistics (`batches.targets`) in row order.
 
-    Replications are laid out particle-major (rows x runs, `np.repeat`) and run in models of
-    about BLOCK replications, each seeded from (seed, block): the same thetas and seed give the
-    same statistics.
+    The rows are the points of one design (`batches.design`: lock-step chunks across particles,
+    common random numbers, so two particles differ by their parameters and not by their luck);
+    the same thetas and seed give the same statistics for any number of workers.
     """
-    from batches.abc import derived_seed
 
     def simulate(thetas: pd.DataFrame, seed: int) -> pd.DataFrame:
-        n = len(thetas)
-        per_block = max(1, BLOCK // runs)
-        frames = []
-        for block, first in enumerate(range(0, n, per_block)):
-            rows = thetas.iloc[first : first + per_block]
-            frames.append(
-                _simulate_block(
-                    scenario, targets, rows, runs, months, derived_seed(seed, block), first
-                )
-            )
-        return pd.concat(frames).reset_index(drop=True)
+        return _simulate_block(scenario, targets, thetas, runs, months, seed, workers)
 
     return simulate
 
@@ -179,20 +166,19 @@ def _simulate_block(
     runs: int,
     months: int,
     seed: int,
-    first: int,
+    workers: int = 1,
 ) -> pd.DataFrame:
-    from batches.history import named_events
+    from batches.design import POINT, Design, design_tables
     from batches.targets import statistics_by_group
-    from simulation.model import CSTOModel
 
-    varying = {key: np.repeat(thetas[key].to_numpy(dtype=float), runs) for key in thetas}
-    model = CSTOModel(
-        scenario, replications=len(thetas) * runs, rng=seed, months=months, varying=varying
+    points = thetas.reset_index(drop=True).astype(float)
+    points.insert(0, POINT, np.arange(len(points)))
+    design = Design(scenario, points, runs=runs, seed=seed, months=months)
+    events = design_tables(design, tables=("events",), workers=workers)["events"]
+    frame = statistics_by_group(
+        events, POINT, runs, targets, groups=range(len(points)), undefined=0.0
     )
-    events = named_events([model.run()])
-    events["particle"] = events["run"] // runs + first
-    groups = range(first, first + len(thetas))
-    return statistics_by_group(events, "particle", runs, targets, groups=groups, undefined=0.0)
+    return frame.reset_index(drop=True)
 
 
 # --- priors and screening ------------------------------------------------------------------------

@@ -44,14 +44,21 @@ class Task:
 
     `varying` is an optional payload for the chunk's model: per-replication parameter values
     (dotted scenario key -> an array with one value per replication of the chunk), for designs
-    that give every replication its own parameters. None (every task today) runs the scenario as
-    it is, and the runner is called without it.
+    that give every replication its own parameters. None runs the scenario as it is, and the
+    runner is called without it. `streams` (one stream id per replication) with `stream_seed`
+    make the model draw from counter-based streams (the runner gets both as keywords). A design
+    chunk (`batches.design`) also says which point and run each replication is: `point_ids` and
+    `run_ids`, set on the chunk's RunRecord so that its tables carry them.
     """
 
     part: int
     chunk: Chunk
     point: int | None = None
     varying: Mapping[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
+    streams: np.ndarray | None = field(default=None, compare=False, repr=False)
+    stream_seed: int = 0
+    point_ids: np.ndarray | None = field(default=None, compare=False, repr=False)
+    run_ids: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -93,12 +100,20 @@ def run_task(scenario: Scenario, months: int, task: Task, runner: Runner | None 
     KeyboardInterrupt and SystemExit propagate.
     """
     run = runner or chunks.run_chunk
+    extra: dict[str, Any] = {}
+    if task.varying is not None:
+        extra["varying"] = task.varying
+    if task.streams is not None:
+        extra.update(streams=task.streams, stream_seed=task.stream_seed)
     try:
-        if task.varying is None:
-            return run(scenario, months, task.chunk)
-        return run(scenario, months, task.chunk, varying=task.varying)
+        record = run(scenario, months, task.chunk, **extra)
     except Exception as error:
         return Failure.of(task, error)
+    if task.run_ids is not None:
+        record.run_ids = task.run_ids
+    if task.point_ids is not None:
+        record.point_ids = task.point_ids
+    return record
 
 
 def _job(args: tuple[Scenario, int, Task, Runner | None]) -> Result:

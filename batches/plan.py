@@ -23,6 +23,7 @@ from batches.errors import FolderExistsError, OptionError, RunFolderError
 from batches.runner import (
     Batch,
     base_manifest,
+    manifest_design,
     manifest_tasks,
     read_folder_manifest,
     run_tasks,
@@ -270,15 +271,20 @@ def prepare_sweep(
     tables: str | Iterable[str] | None = None,
     relations_every: int | None = None,
     force: bool = False,
+    crn: bool = True,
     posterior: str | Path | None = None,
 ) -> Batch:
     """Load and check a sweep (every point validated), open its folder; the Batch to execute.
 
     `target` is a scenario varied over `vary`, or a sweep file (name or path) when `vary` is
     empty; the options given replace the sweep file's. `out` defaults to
-    runs/<scenario>-sweep-<UTC time>.
+    runs/<scenario>-sweep-<UTC time>. The points run as one design (`batches.design`): lock-step
+    chunks across points, with common random numbers unless `crn` is False; the manifest's
+    `design` records how it was cut.
     """
-    from batches.sweeps import design_points, integer_keys, point_scenarios, sweep_tasks
+    from batches.chunks import CHUNK_SIZE
+    from batches.design import Design, design_record, design_scenarios, design_tasks
+    from batches.sweeps import design_points, integer_keys, point_scenarios, points_frame
     from simulation.scenario import ScenarioError, load_scenario, parse_override
 
     check_options(
@@ -325,7 +331,9 @@ def prepare_sweep(
     manifest["executor"] = executor
     manifest["total_runs"] = runs * len(values)
     manifest["sweep"] = sweep_record(spec, design, values, scenarios)
-    tasks = sweep_tasks(len(values), runs, seed)
+    plan = Design(base, points_frame(values), runs=runs, seed=seed, months=months, crn=crn)
+    manifest["design"] = design_record(plan, CHUNK_SIZE)
+    tasks = design_tasks(plan, CHUNK_SIZE)
     if posterior is not None:
         from batches.posterior import fixed_keys, posterior_record, with_posterior
 
@@ -335,7 +343,7 @@ def prepare_sweep(
     writer = open_writer(out, fmt, force, chosen, relations_every)
     write_points(out, values)
     return Batch(
-        out, writer, manifest, dict(scenarios), months, tasks,
+        out, writer, manifest, design_scenarios(plan), months, tasks,
         executor=executor, workers=workers, scheduler=scheduler,
     )  # fmt: skip
 
@@ -371,7 +379,11 @@ def prepare_resume(
         raise RunFolderError(f"{folder}: the manifest's scenario does not match its sha256")
     months = int(manifest["months"])
     scenarios: dict[int | None, Scenario]
-    if manifest.get("sweep"):
+    if manifest.get("design"):
+        from batches.design import design_scenarios
+
+        scenarios = design_scenarios(manifest_design(manifest))
+    elif manifest.get("sweep"):  # a sweep of one model per point and chunk, before designs
         from batches.sweeps import point_scenarios
 
         scenarios = dict(point_scenarios(base, manifest["sweep"]["points"], months))

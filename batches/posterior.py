@@ -2,11 +2,12 @@
 
 `csto run SCENARIO --posterior CALIB_DIR` (and `sweep`, `history`, the API's `run`/`sweep`) gives
 every replication its own values of the calibrated parameters, drawn from the posterior of a
-calibration folder (weighted resampling, `batches.calibration_folder.draw_posterior`). The draws
-of a chunk are seeded from the batch seed and the chunk's index, so they are fixed before any work
-is dispatched: the same seed gives the same draws for any number of workers, a resumed folder
-rebuilds the draws of its missing chunks, and the points of a sweep share their draws (common
-random parameters: the difference between points is not blurred by different draws). The draws
+calibration folder (weighted resampling, `batches.calibration_folder.draw_posterior`). Run k of a
+batch takes draw k of a resampling seeded by the batch seed, so the draws are fixed before any
+work is dispatched: the same seed gives the same draws for any chunking and number of workers, a
+resumed folder rebuilds the draws of its missing chunks, and run k of every point of a sweep has
+the same draw (common random parameters, as common random numbers: the difference between points
+is not blurred by different draws). The draws
 reach the model as per-replication parameters (`Task.varying` -> `CSTOModel(varying=...)`), so
 every table and every interval computed from the runs includes the parameter uncertainty.
 
@@ -96,30 +97,48 @@ def posterior_record(
     }
 
 
-def chunk_draws(record: dict[str, Any], seed: int, chunk: Chunk) -> dict[str, np.ndarray]:
-    """The posterior draws of one chunk: one value per replication for each recorded key,
-    seeded from (batch seed, chunk index)."""
+def run_draws(record: dict[str, Any], seed: int, runs: int) -> dict[str, np.ndarray]:
+    """The posterior draws of runs 0..runs-1: one value per run for each recorded key, from a
+    weighted resampling seeded by the batch seed. Replication k of a batch (of every point of a
+    sweep) takes draw k."""
     from batches.abc import derived_seed
     from batches.calibration_folder import draw_posterior
 
-    draws = draw_posterior(record["path"], chunk.size, derived_seed(seed, DRAW_PATH, chunk.index))
+    draws = draw_posterior(record["path"], runs, derived_seed(seed, DRAW_PATH))
     return {key: draws[key] for key in record["keys"]}
 
 
-def with_posterior(tasks: Sequence[Task], record: dict[str, Any] | None, seed: int) -> list[Task]:
-    """`tasks` carrying their chunks' posterior draws (unchanged when `record` is None).
+def chunk_draws(record: dict[str, Any], seed: int, chunk: Chunk) -> dict[str, np.ndarray]:
+    """The posterior draws of one chunk of a run (runs chunk.offset .. + chunk.size)."""
+    draws = run_draws(record, seed, chunk.offset + chunk.size)
+    return {key: values[chunk.offset :] for key, values in draws.items()}
 
-    RunFolderError when the posterior file is gone or changed since `record` was made."""
+
+def with_posterior(tasks: Sequence[Task], record: dict[str, Any] | None, seed: int) -> list[Task]:
+    """`tasks` carrying their replications' posterior draws (unchanged when `record` is None).
+
+    A replication's draw is chosen by its run (within its point, `Task.run_ids` for a design
+    chunk; the chunk's offset + row otherwise). Values a task already varies (a sweep's points)
+    are kept. RunFolderError when the posterior file is gone or changed since `record` was made.
+    """
+    import numpy as np
+
     if not record:
         return list(tasks)
     verify_posterior(record)
-    cache: dict[int, dict[str, np.ndarray]] = {}
+    runs = [
+        task.run_ids
+        if task.run_ids is not None
+        else np.arange(task.chunk.offset, task.chunk.offset + task.chunk.size)
+        for task in tasks
+    ]
+    total = max((int(r.max()) + 1 for r in runs if len(r)), default=0)
+    pool = run_draws(record, seed, total)
     out = []
-    for task in tasks:
-        index = task.chunk.index
-        if index not in cache:
-            cache[index] = chunk_draws(record, seed, task.chunk)
-        out.append(replace(task, varying=cache[index]))
+    for task, rows in zip(tasks, runs, strict=True):
+        varying = {key: values[rows] for key, values in pool.items()}
+        varying.update(task.varying or {})
+        out.append(replace(task, varying=varying))
     return out
 
 

@@ -4,7 +4,8 @@ This module owns what happens between a planned `Batch` and a finished folder:
 
 * the manifest: `base_manifest` (what is run, with which versions and which tables) and
   `sweep_record` (a sweep's design and points), and `points.parquet` (`write_points`);
-* the tasks of a run (`run_tasks`) or of the batch a manifest describes (`manifest_tasks`);
+* the tasks of a run (`run_tasks`) or of the batch a manifest describes (`manifest_tasks`; a
+  sweep's through its design, `manifest_design`);
 * the executor loop (`execute_batch`): every finished chunk is written at once and the manifest
   kept current; a failing chunk is recorded in the manifest and `failures.json` while the others
   go on; Ctrl-C or SIGTERM leave a `partial` manifest;
@@ -181,11 +182,48 @@ def run_tasks(runs: int, seed: int) -> list[Task]:
     return [Task(chunk.index, chunk) for chunk in plan_chunks(runs, seed)]
 
 
+def manifest_design(manifest: dict[str, Any]) -> Any:
+    """The `batches.design.Design` of a sweep manifest with a `design` entry.
+
+    RunFolderError when the design it rebuilds would not be cut as the manifest says (lock-step
+    or one model per point), so that a resumption never mixes two layouts.
+    """
+    from batches.design import Design, design_record
+    from batches.errors import RunFolderError
+    from batches.sweeps import points_frame
+    from simulation.schema import Scenario
+
+    recorded = manifest["design"]
+    design = Design(
+        Scenario.model_validate(manifest["resolved_scenario"]),
+        points_frame(manifest["sweep"]["points"]),
+        runs=int(manifest["runs"]),
+        seed=int(manifest["seed"]),
+        months=int(manifest["months"]),
+        crn=bool(recorded["crn"]),
+    )
+    rebuilt = design_record(design, int(recorded["chunk_size"]))
+    if (rebuilt["layout"], rebuilt["rows_per_chunk"]) != (
+        recorded["layout"],
+        recorded["rows_per_chunk"],
+    ):
+        raise RunFolderError(
+            f"the manifest's design ({recorded['layout']}) cannot be rebuilt: "
+            f"this version cuts it as {rebuilt['layout']}"
+        )
+    return design
+
+
 def manifest_tasks(manifest: dict[str, Any]) -> list[Any]:
-    """Every task of the batch a manifest describes (a run, or a sweep's points × chunks)."""
+    """Every task of the batch a manifest describes (a run, a sweep's design chunks, or the
+    points × chunks of a sweep written before designs)."""
     from batches.executors import Task
 
-    if manifest.get("sweep"):
+    if manifest.get("design"):
+        from batches.design import design_tasks
+
+        tasks = design_tasks(manifest_design(manifest), int(manifest["design"]["chunk_size"]))
+    elif manifest.get("sweep"):
         from batches.sweeps import sweep_tasks
 
         tasks = sweep_tasks(

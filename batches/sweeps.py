@@ -3,9 +3,11 @@
 A sweep varies numeric scenario keys (dotted paths, as `--set` takes them) over ranges
 `KEY=LO:HI[:N]`, on a full grid (N values per key, default 5) or a Latin hypercube of `--points`
 points (`scipy.stats.qmc.LatinHypercube`, seeded from the sweep seed). Every point is a scenario
-(the base with the point's values) validated before anything runs. Point p's chunk c has the seed
-SeedSequence(seed, spawn_key=(p, c)); its tables are written as part p × chunks-per-point + c, so
-a sweep folder is an ordinary run folder with a `point` column, and `--resume` works on it.
+(the base with the point's values) validated before anything runs. The points run as one design
+(`batches.design`): lock-step chunks across points, each chunk one part of the run folder, so a
+sweep folder is an ordinary run folder with a `point` column, and `--resume` works on it.
+`sweep_tasks` is the layout of sweeps written before designs (point p's chunk c seeded
+SeedSequence(seed, spawn_key=(p, c)), part p × chunks-per-point + c), kept to resume them.
 
 A sweep file (`scenarios/sweeps/*.toml`) holds the same in TOML:
 

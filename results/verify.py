@@ -47,6 +47,8 @@ class PartExpectation:
     """What part `part` of a batch holds: runs offset .. offset + size - 1 of `point`.
 
     `relation_months` is the number of months the relations table records (None: every month).
+    A lock-step design chunk (rows across points, runs numbered within their points) gives the
+    lowest and highest of its `runs` and `points` instead.
     """
 
     part: int
@@ -57,6 +59,8 @@ class PartExpectation:
     actors: int
     point: int | None = None
     relation_months: int | None = None
+    runs: tuple[int, int] | None = None
+    points: tuple[int, int] | None = None
 
     def rows(self, table: str) -> int | None:
         """The number of rows of `table` in this part (None for events: any number)."""
@@ -70,7 +74,8 @@ class PartExpectation:
         return None
 
     def columns(self, table: str) -> list[str]:
-        return list(schema(table, with_point=self.point is not None))
+        with_point = self.point is not None or self.points is not None
+        return list(schema(table, with_point=with_point))
 
 
 def part_expectations(
@@ -78,17 +83,22 @@ def part_expectations(
 ) -> dict[int, PartExpectation]:
     """Part index -> what it holds, for the batch a (run or sweep) manifest describes.
 
-    The parts follow the batch plan: chunks of `chunk_size` runs; a sweep's point p, chunk c is
-    part p × chunks-per-point + c. Raises DamagedFolderError (naming `source`, the manifest's
-    file) if the manifest lacks what this needs.
+    The parts follow the batch plan: chunks of `chunk_size` runs; a sweep's design chunk i is
+    part i (`design.rows_per_chunk`), and in a sweep of one model per point (a structural key, or
+    written before designs) point p's chunk c is part p × chunks-per-point + c. Raises
+    DamagedFolderError (naming `source`, the manifest's file) if the manifest lacks what this
+    needs.
     """
     check_run_manifest(manifest, source)
     runs, chunk_size, months = manifest["runs"], manifest["chunk_size"], manifest["months"]
     scenario = manifest["resolved_scenario"]
     agents = len(scenario.get("agents") or {})
     actors = agents + len(scenario.get("poles") or {})
-    offsets = range(0, runs, chunk_size)
     sweep = manifest.get("sweep")
+    design = manifest.get("design")
+    if sweep and design and not design.get("fallback"):
+        return _design_expectations(design["rows_per_chunk"], runs, months, agents, actors)
+    offsets = range(0, runs, chunk_size)
     points: list[int | None] = list(range(len(sweep["points"]))) if sweep else [None]
     expected = {}
     for number, point in enumerate(points):
@@ -96,6 +106,25 @@ def part_expectations(
             part = number * len(offsets) + index
             size = min(chunk_size, runs - offset)
             expected[part] = PartExpectation(part, offset, size, months, agents, actors, point)
+    return expected
+
+
+def _design_expectations(
+    rows_per_chunk: list[int], runs: int, months: int, agents: int, actors: int
+) -> dict[int, PartExpectation]:
+    """The parts of a lock-step design: chunk i holds rows offset .. offset + size - 1 of the
+    point-major layout (row = point × runs + run)."""
+    expected = {}
+    offset = 0
+    for part, size in enumerate(rows_per_chunk):
+        rows = np.arange(offset, offset + size)
+        within = rows % runs
+        expected[part] = PartExpectation(
+            part, offset, size, months, agents, actors,
+            runs=(int(within.min()), int(within.max())),
+            points=(int(rows[0] // runs), int(rows[-1] // runs)),
+        )  # fmt: skip
+        offset += size
     return expected
 
 
@@ -234,10 +263,12 @@ def _compare(
     count = expected.rows(table)
     if count is not None and rows != count:
         return f"{rows} rows, expected {count}"
-    last_run = expected.offset + expected.size - 1
-    bounds = {"run": (expected.offset, last_run), "month": (0, expected.months - 1)}
+    runs = expected.runs or (expected.offset, expected.offset + expected.size - 1)
+    bounds = {"run": runs, "month": (0, expected.months - 1)}
     if expected.point is not None:
         bounds[POINT] = (expected.point, expected.point)
+    elif expected.points is not None:
+        bounds[POINT] = expected.points
     for key, (low, high) in bounds.items():
         seen = ranges.get(key)
         if seen is None:
