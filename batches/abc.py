@@ -467,7 +467,7 @@ def calibrate(
         raise ScenarioError("calibrate", "population", "needs population >= 2, generations >= 1")
     if not observed:
         raise ScenarioError("calibrate", "observed", "no observed statistics")
-    logging.getLogger("ABC").setLevel(logging.WARNING)
+    logging.getLogger("ABC").setLevel(logging.ERROR)  # its numerical notes are not for users
     db_path = Path(db_path)
     names = [p.name for p in checked]
     statistics = list(observed)
