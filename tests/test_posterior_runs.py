@@ -192,3 +192,26 @@ def test_api_run_takes_a_posterior(single, tmp_path):
     assert json.loads((folder.path / "manifest.json").read_text())["posterior"]["keys"] == list(
         KEYS
     )
+
+
+def test_the_dashboard_ensemble_under_the_posterior_is_the_run(calibration, tmp_path, monkeypatch):
+    from dashboard.ensemble import run_ensemble, shipped_posterior_exists
+    from results.tables import events_table
+
+    monkeypatch.setattr("batches.posterior.shipped_posterior", lambda: calibration)
+    assert shipped_posterior_exists()
+    scenario = load_scenario("baseline")
+    ensemble = run_ensemble(scenario, {}, runs=20, months=4, seed=6, posterior=True)
+    result = invoke("run", "baseline", "--runs", 20, "--months", 4, "--seed", 6, "-q",
+                    "--no-plots", "--posterior", "shipped", "--out", tmp_path / "r")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    events = events_table(ensemble.record)
+    written = read_table(tmp_path / "r", "events")[events.columns]
+
+    def ordered(frame):
+        frame = frame.astype({c: str for c in frame.columns if c not in ("run", "month")})
+        return frame.sort_values(list(frame.columns), kind="stable").reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(ordered(events), ordered(written), check_dtype=False)
+    plain = run_ensemble(scenario, {}, runs=20, months=4, seed=6)
+    assert not ordered(events).equals(ordered(events_table(plain.record)))
