@@ -64,6 +64,7 @@ def run(
     plots: bool = True,
     force: bool = False,
     progress: bool = False,
+    yes: bool = False,
     posterior: PathLike | None = None,
 ) -> RunFolder:
     """Run `scenario` (a shipped name or a .toml path) `runs` times; the finished RunFolder.
@@ -72,13 +73,14 @@ def run(
     always) and `relations_every` K choose what is written. `out=None`: a temporary directory.
     `posterior` (a calibration folder, a posterior file or "shipped"): each replication draws
     the calibrated parameters from it, as `--posterior` (`batches.posterior`).
+    `yes` runs a batch whose estimated cost is beyond the limits (`batches.cost`).
     """
     tmp, folder = (None, Path(out)) if out is not None else temporary_folder("run")
     try:
         batch = prepare_run(
             scenario, runs=runs, months=months, seed=seed, overrides=set, out=folder,
             workers=workers, executor=executor, scheduler=scheduler, fmt=fmt, tables=tables,
-            relations_every=relations_every, force=force, posterior=posterior,
+            relations_every=relations_every, force=force, yes=yes, posterior=posterior,
         )  # fmt: skip
         _finish(batch, plots, progress)
     except BaseException:
@@ -109,6 +111,7 @@ def sweep(
     force: bool = False,
     progress: bool = False,
     crn: bool = True,
+    yes: bool = False,
     posterior: PathLike | None = None,
 ) -> SweepFolder:
     """A parameter sweep of `scenario` over `vary` ({key: (LO, HI) or (LO, HI, N)}); or, with
@@ -121,7 +124,7 @@ def sweep(
             scenario, vary=vary, design=design, points=points, runs=runs, months=months,
             seed=seed, overrides=set, out=folder, workers=workers, executor=executor,
             scheduler=scheduler, fmt=fmt, tables=tables, relations_every=relations_every,
-            force=force, crn=crn, posterior=posterior,
+            force=force, crn=crn, yes=yes, posterior=posterior,
         )  # fmt: skip
         _finish(batch, plots, progress)
     except BaseException:
