@@ -778,7 +778,7 @@ CALIBRATE_FIXED = (
     default="default",
     show_default=True,
     help="quick: a smoke test (population 40, 2 generations, 6 runs); default: population 250, "
-    "6 generations, 12 runs per particle.",
+    "7 generations, 12 runs per particle.",
 )
 @click.option("--population", type=click.IntRange(min=2), default=None, help="Particles.")
 @click.option("--generations", type=click.IntRange(min=1), default=None, help="Generations.")
