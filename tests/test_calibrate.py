@@ -179,3 +179,12 @@ def test_the_default_subset_is_declared_and_calibratable():
     priors = calibration_priors(load_scenario("history-2022", None, 12))
     assert [p.key for p in priors] == list(FOCUS)
     assert len(set(FOCUS)) == len(FOCUS)
+
+
+def test_the_manifest_reports_the_effective_sample_size(straight):
+    manifest = json.loads((straight / "manifest.json").read_text())
+    weights = posterior(straight)["weight"]
+    assert manifest["effective_sample_size"] == pytest.approx(
+        1 / (weights**2).sum() * weights.sum() ** 2
+    )
+    assert 1 <= manifest["effective_sample_size"] <= 12
