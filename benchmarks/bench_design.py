@@ -8,12 +8,16 @@ CHUNK_SIZE replications, simulation only: no tables written):
 1. plain: `baseline`, points x runs replications in chunks, drawing from `model.rng` (what
    `csto run` does);
 2. plain, counter-based: the same with counter-based streams (what a design draws from);
-3. design: an LHS design of `points` points x `runs` runs over agents.BLR.beta_loyalty and
+3. design, crn: an LHS design of `points` points x `runs` runs over agents.BLR.beta_loyalty and
    dynamics.standing_decay (`batches.design.design_tasks`): lock-step chunks across points, each
-   replication with its own values, common random numbers;
-4. design at baseline values: the same layout with every point at the scenario's own values, so
-   that what differs from 2. is the cost of per-replication values alone, not what other values
-   make the agents do.
+   replication with its own values, common random numbers (only `runs` distinct streams, so a
+   rare branch of the model is taken by all points at once or by none: fewer of them are run);
+4. design, no crn: the same with a stream per replication, like 2.;
+5. design at baseline values, no crn: every point at the scenario's own values, on the streams
+   of 2.: the same trajectories as 2. (tests/test_design.py), so what differs is the cost of
+   per-replication values alone.
+
+The headline ratio is 4. / 2.: the same randomness, the design's values and layout.
 
 Each is timed `--repeat` times, the three interleaved so that a change of load on the machine
 falls on all of them; the best of each is reported, per second of wall time and per second of
@@ -45,7 +49,7 @@ def plain_tasks(rows: int, counter_based: bool) -> list:
     return tasks
 
 
-def design_of(points: int, runs: int, months: int, at_base: bool = False):
+def design_of(points: int, runs: int, months: int, at_base: bool = False, crn: bool = True):
     """An LHS design of `points` points x `runs` runs of baseline over VARY (`at_base`: every
     point at the scenario's own values)."""
     from batches.design import Design
@@ -59,7 +63,7 @@ def design_of(points: int, runs: int, months: int, at_base: bool = False):
     if at_base:
         numbers = Numbers(base, {})
         values = [{key: numbers.shared(key) for key, _, _ in VARY} for _ in values]
-    return Design(base, points_frame(values), runs=runs, seed=SEED, months=months)
+    return Design(base, points_frame(values), runs=runs, seed=SEED, months=months, crn=crn)
 
 
 def timed(scenario, months: int, tasks: list) -> tuple[float, float]:
@@ -91,9 +95,12 @@ def main() -> None:
     cases = {
         "plain batch (model.rng)": plain_tasks(rows, counter_based=False),
         "plain batch (counter-based streams)": plain_tasks(rows, counter_based=True),
-        f"design {args.points} points x {args.runs} runs": design_tasks(design),
-        "design, every point at baseline values": design_tasks(
-            design_of(args.points, args.runs, args.months, at_base=True)
+        f"design {args.points} points x {args.runs} runs, crn": design_tasks(design),
+        f"design {args.points} points x {args.runs} runs, no crn": design_tasks(
+            design_of(args.points, args.runs, args.months, crn=False)
+        ),
+        "design at baseline values, no crn": design_tasks(
+            design_of(args.points, args.runs, args.months, at_base=True, crn=False)
         ),
     }
     record = design_record(design)
@@ -111,18 +118,14 @@ def main() -> None:
             best[name] = (max(best[name][0], wall), max(best[name][1], cpu))
     for name, (wall, cpu) in best.items():
         print(f"{name}: {wall:,.0f} rep-months/s wall, {cpu:,.0f} per CPU second")
-    plain, streams, designed, at_base = best.values()
-    print(
-        f"ratio design / plain: {designed[0] / plain[0]:.2f} wall, {designed[1] / plain[1]:.2f} CPU"
-    )
-    print(
-        f"ratio design / plain on counter-based streams: {designed[0] / streams[0]:.2f} wall, "
-        f"{designed[1] / streams[1]:.2f} CPU"
-    )
-    print(
-        f"ratio design at baseline values / plain on counter-based streams: "
-        f"{at_base[0] / streams[0]:.2f} wall, {at_base[1] / streams[1]:.2f} CPU"
-    )
+    plain, streams, crn, no_crn, at_base = best.values()
+    for name, (wall, cpu), reference in (
+        ("design no crn / plain on counter-based streams", no_crn, streams),
+        ("design no crn / plain (model.rng)", no_crn, plain),
+        ("design crn / plain on counter-based streams", crn, streams),
+        ("design at baseline values / plain on counter-based streams", at_base, streams),
+    ):
+        print(f"ratio {name}: {wall / reference[0]:.2f} wall, {cpu / reference[1]:.2f} CPU")
 
 
 if __name__ == "__main__":

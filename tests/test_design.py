@@ -227,3 +227,21 @@ def test_bad_designs_are_refused(base):
     out_of_range = Design(base, _points([(1.0, -0.5)]), runs=2, seed=1, months=MONTHS)
     with pytest.raises(VaryingError, match="dynamics.standing_decay"):
         design_tasks(out_of_range)
+
+
+def test_a_design_at_the_scenarios_values_without_crn_is_a_plain_batch(base):
+    """Same values and streams (row g on stream g): per-replication values change nothing."""
+    from batches.chunks import plan_chunks, run_chunk
+    from simulation.varying import Numbers
+
+    numbers = Numbers(base)
+    points = _points([tuple(numbers.shared(key) for key in KEYS)] * 4)
+    tables = design_tables(
+        Design(base, points, runs=6, seed=SEED, months=MONTHS, crn=False), chunk_size=10
+    )
+    (chunk,) = plan_chunks(24, SEED, 100)
+    record = run_chunk(base, MONTHS, chunk, streams=np.arange(24), stream_seed=SEED)
+    plain = all_tables(record, None, TABLES)
+    for name in TABLES:
+        mine = tables[name].assign(run=tables[name]["point"] * 6 + tables[name]["run"])
+        pd.testing.assert_frame_equal(mine.drop(columns="point"), _sorted(plain[name], name))
