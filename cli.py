@@ -286,11 +286,18 @@ yes_option = click.option(
     is_flag=True,
     help="Run even when the estimated cost is beyond the limits (2 h, 50 GB, the free disk).",
 )
+posterior_option = click.option(
+    "--posterior",
+    metavar="CALIB_DIR",
+    default=None,
+    help="Draw each replication's calibrated parameters from this calibration's posterior "
+    "(a csto calibrate folder, or 'shipped').",
+)
 
 
 RESUME_FIXED = (
     "scenario", "runs", "months", "seed", "overrides", "out", "fmt", "tables", "relations_every",
-    "force",
+    "force", "posterior",
 )  # fmt: skip
 
 
@@ -339,6 +346,7 @@ def run_and_print(batch: Batch, *, no_plots: bool, quiet: bool) -> None:
 @scheduler_option
 @force_option
 @yes_option
+@posterior_option
 @click.option(
     "--resume",
     "resume",
@@ -366,6 +374,7 @@ def run(
     scheduler: str | None,
     force: bool,
     yes: bool,
+    posterior: str | None,
     resume: Path | None,
 ) -> None:
     """Run SCENARIO (a shipped name or a .toml path) and write a run folder.
@@ -400,7 +409,7 @@ def run(
             batch = prepare_run(
                 scenario, runs=runs, months=months, seed=seed, overrides=overrides, out=out,
                 workers=workers, executor=executor, scheduler=scheduler, fmt=fmt, tables=tables,
-                relations_every=relations_every, force=force, yes=yes,
+                relations_every=relations_every, force=force, yes=yes, posterior=posterior,
             )  # fmt: skip
             if not quiet:
                 spec = batch.scenarios[None]
@@ -464,6 +473,7 @@ def run(
 @scheduler_option
 @force_option
 @yes_option
+@posterior_option
 def sweep(
     target: str,
     vary: tuple[str, ...],
@@ -485,6 +495,7 @@ def sweep(
     scheduler: str | None,
     force: bool,
     yes: bool,
+    posterior: str | None,
 ) -> None:
     """A parameter sweep of SCENARIO with --vary, or of a sweep file (scenarios/sweeps/*.toml).
 
@@ -512,7 +523,7 @@ def sweep(
             target, vary=vary, design=design, points=points, runs=runs, months=months,
             seed=seed, overrides=overrides, out=out, workers=workers, executor=executor,
             scheduler=scheduler, fmt=fmt, tables=tables, relations_every=relations_every,
-            force=force, crn=crn, yes=yes,
+            force=force, crn=crn, yes=yes, posterior=posterior,
         )  # fmt: skip
         if not quiet:
             manifest = batch.manifest
@@ -870,7 +881,8 @@ def validate(files: tuple[str, ...]) -> None:
 @seed_option
 @workers_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
-def history(runs: int, seed: int, workers: int, as_json: bool) -> None:
+@posterior_option
+def history(runs: int, seed: int, workers: int, as_json: bool, posterior: str | None) -> None:
     """The 2022 in-sample check: each 2022 event's simulated probability in its window."""
     try:
         from batches.history import check_history
@@ -882,7 +894,8 @@ def history(runs: int, seed: int, workers: int, as_json: bool) -> None:
             exit_code=1,
         ) from None
     with cli_errors():
-        rows = check_history(runs=runs, seed=seed, workers=workers)
+        extra = {} if posterior is None else {"posterior": posterior}
+        rows = check_history(runs=runs, seed=seed, workers=workers, **extra)
     if as_json:
         keys = ("event", "window", "probability", "target", "met")
         data = [{k: row[k] for k in keys if k in row} for row in rows]
@@ -893,6 +906,179 @@ def history(runs: int, seed: int, workers: int, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         click.echo(history_table(rows))
+
+
+# --- csto calibrate --------------------------------------------------------------------------
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
+
+
+def generation_line(report: Any) -> str:
+    """One progress line per generation of a calibration."""
+    return (
+        f"generation {report.generation}: epsilon {report.epsilon:.3g}, acceptance "
+        f"{report.acceptance_rate:.3f}, {report.simulations:,} simulations "
+        f"({report.total_simulations:,} in all), {_duration(report.elapsed)}"
+    )
+
+
+CALIBRATE_FIXED = (
+    "scenario", "targets", "parameters", "vary", "all_parameters", "budget", "population",
+    "generations", "min_epsilon", "runs", "seed", "out", "force",
+)  # fmt: skip
+
+
+@main.command()
+@click.argument("scenario", required=False)
+@click.option(
+    "--targets",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Targets file (default: the shipped record of 2022, scenarios/targets/record-2022.toml).",
+)
+@click.option(
+    "--parameters",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Parameters file with the priors (default: scenarios/sensitivity/parameters.toml).",
+)
+@click.option(
+    "--vary",
+    multiple=True,
+    metavar="KEY[=LO:HI]",
+    help="Calibrate this parameter (its prior from the parameters file, or uniform on LO:HI). "
+    "Repeatable. Default: the parameters that move the record's statistics.",
+)
+@click.option("--all-parameters", is_flag=True, help="Calibrate every declared parameter.")
+@click.option(
+    "--budget",
+    type=click.Choice(["quick", "default"]),
+    default="default",
+    show_default=True,
+    help="quick: a smoke test (population 40, 2 generations, 6 runs); default: population 250, "
+    "7 generations, 12 runs per particle.",
+)
+@click.option("--population", type=click.IntRange(min=2), default=None, help="Particles.")
+@click.option("--generations", type=click.IntRange(min=1), default=None, help="Generations.")
+@click.option(
+    "--min-epsilon",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Stop early when epsilon falls to this.",
+)
+@click.option("--runs", type=click.IntRange(min=1), default=None, help="Replications per particle.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=DEFAULT_SEED,
+    show_default=True,
+    help="Seed: the same seed gives the same posterior.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Calibration folder (default: runs/calibrate-<scenario>-<UTC time>).",
+)
+@workers_option
+@no_plots_option
+@quiet_option
+@force_option
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    metavar="DIR",
+    help="Continue an interrupted calibration from its database.",
+)
+@click.pass_context
+def calibrate(
+    ctx: click.Context,
+    scenario: str | None,
+    targets: Path | None,
+    parameters: Path | None,
+    vary: tuple[str, ...],
+    all_parameters: bool,
+    budget: str,
+    population: int | None,
+    generations: int | None,
+    min_epsilon: float | None,
+    runs: int | None,
+    seed: int,
+    out: Path | None,
+    workers: int,
+    no_plots: bool,
+    quiet: bool,
+    force: bool,
+    resume: Path | None,
+) -> None:
+    """Calibrate SCENARIO (default history-2022) on the documented 2022 record by ABC-SMC.
+
+    \b
+    Fits 2022 only (12 months). Writes a calibration folder: manifest.json, history.db (every
+    generation; --resume continues from it), posterior.parquet, calibrated.toml, plots/.
+    Use the posterior with `csto run SCENARIO --posterior DIR`.
+    """
+    from batches.calibrate import (
+        DEFAULT_SCENARIO,
+        CalibrationInterruptedError,
+        resume_calibration,
+        run_calibration,
+    )
+
+    echo = None if quiet else (lambda report: click.echo(generation_line(report)))
+    try:
+        with cli_errors():
+            if resume is not None:
+                from click.core import ParameterSource
+
+                given = [
+                    name
+                    for name in CALIBRATE_FIXED
+                    if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
+                ]
+                if given:
+                    raise CliError(
+                        "--resume takes the calibration from the folder's manifest; drop "
+                        + ", ".join("SCENARIO" if n == "scenario" else n for n in given)
+                    )
+                done = resume_calibration(
+                    resume, workers=workers, plots=not no_plots, progress=echo
+                )
+            else:
+                done = run_calibration(
+                    scenario or DEFAULT_SCENARIO, targets=targets, parameters=parameters,
+                    vary=vary, all_parameters=all_parameters, budget=budget,
+                    population=population, generations=generations, min_epsilon=min_epsilon,
+                    runs=runs, seed=seed, out=out, workers=workers, force=force, plots=not no_plots,
+                    progress=echo,
+                    command=" ".join(["csto", *sys.argv[1:]]),
+                )  # fmt: skip
+    except CalibrationInterruptedError as stop:
+        click.echo(
+            f"interrupted after {stop.generations} generations; partial calibration folder "
+            f"{stop.out} (csto calibrate --resume {stop.out} continues it)",
+            err=True,
+        )
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    if not quiet:
+        from batches.calibration_folder import posterior_summary
+
+        result = done.result
+        click.echo(
+            f"{len(done.priors)} parameters, {result.generations} generations, "
+            f"{sum(result.simulations):,} simulations x {done.settings.runs} runs, "
+            f"epsilon {result.epsilons[-1]:.3g}, {_duration(done.wall_seconds)} -> {done.out}"
+        )
+        table = posterior_summary(result.posterior)
+        width = max(len(k) for k in table.index)
+        for key, row in table.iterrows():
+            click.echo(
+                f"  {key:<{width}}  {row['median']:.3g}  [{row['low']:.3g}, {row['high']:.3g}]"
+            )
 
 
 @main.command()

@@ -239,6 +239,12 @@ def _make_sampler_class():
                 size = int(min(size, run.max_batch, max_eval - evaluations))
                 if from_prior:
                     proposals = [(0, keywords["parameter_priors"][0].rvs()) for _ in range(size)]
+                elif run.bounds is not None and len(keywords["m"]) == 1:
+                    transition = keywords["transitions"][keywords["m"][0]]
+                    proposals = [
+                        (keywords["m"][0], theta)
+                        for theta in _proposals_inside(transition, run.bounds, size)
+                    ]
                 else:
                     proposals = [
                         generate_valid_proposal(
@@ -300,6 +306,34 @@ def _make_sampler_class():
     return BatchSampler
 
 
+def _proposals_inside(transition, bounds: dict[str, tuple[float, float]], size: int) -> list:
+    """`size` draws of the transition kernel inside the priors' box, drawn in bulk.
+
+    The same distribution as pyabc's `generate_valid_proposal` (a kernel draw, redrawn until the
+    prior density is positive), which draws one at a time and evaluates every prior's density for
+    each try: with 20+ parameters most tries fall outside the box and that loop costs seconds per
+    accepted proposal. Box priors (uniform, log-uniform) are positive exactly inside the box."""
+    from pyabc.parameters import Parameter
+
+    names = list(bounds)
+    low = np.array([bounds[name][0] for name in names])
+    high = np.array([bounds[name][1] for name in names])
+    kept: list[np.ndarray] = []
+    found = tries = 0
+    while found < size:
+        draw = max(4 * (size - found), 64)
+        frame = transition.rvs(size=draw)
+        values = frame[names].to_numpy(dtype=float)
+        inside = values[np.all((values >= low) & (values <= high), axis=1)]
+        kept.append(inside)
+        found += len(inside)
+        tries += draw
+        if tries > 10_000 * size:
+            raise RuntimeError("the transition kernel puts almost no mass inside the priors")
+    values = np.concatenate(kept)[:size]
+    return [Parameter(dict(zip(names, row.tolist(), strict=True))) for row in values]
+
+
 @dataclass
 class _Calibration:
     """The state the sampler needs: simulator, names, seed, batch bookkeeping."""
@@ -310,6 +344,7 @@ class _Calibration:
     seed: int
     max_batch: int
     progress: Callable[[GenerationReport], None] | None
+    bounds: dict[str, tuple[float, float]] | None = None
     log: BatchLog = field(default_factory=BatchLog)
     history: Any = None
     total: int = 0
@@ -432,12 +467,13 @@ def calibrate(
         raise ScenarioError("calibrate", "population", "needs population >= 2, generations >= 1")
     if not observed:
         raise ScenarioError("calibrate", "observed", "no observed statistics")
-    logging.getLogger("ABC").setLevel(logging.WARNING)
+    logging.getLogger("ABC").setLevel(logging.ERROR)  # its numerical notes are not for users
     db_path = Path(db_path)
     names = [p.name for p in checked]
     statistics = list(observed)
     scales = pilot_scales(checked, observed, simulate, size=population, seed=seed, floors=floors)
     state = _Calibration(simulate, names, statistics, seed, max_batch or 50 * population, progress)
+    state.bounds = {p.name: (p.low, p.high) for p in checked}
     abc = ABCSMC(
         models=_identity_model(),
         parameter_priors=Distribution(**{p.name: p.pyabc_rv() for p in checked}),

@@ -68,11 +68,14 @@ def run(
     force: bool = False,
     progress: bool = False,
     yes: bool = False,
+    posterior: PathLike | None = None,
 ) -> RunFolder:
     """Run `scenario` (a shipped name or a .toml path) `runs` times; the finished RunFolder.
 
     As `csto run SCENARIO`: `tables` ("metrics,agents" or a list; default all four, metrics
     always) and `relations_every` K choose what is written. `out=None`: a temporary directory.
+    `posterior` (a calibration folder, a posterior file or "shipped"): each replication draws
+    the calibrated parameters from it, as `--posterior` (`batches.posterior`).
     `yes` runs a batch whose estimated cost is beyond the limits (`batches.cost`).
     """
     tmp, folder = (None, Path(out)) if out is not None else temporary_folder("run")
@@ -80,7 +83,7 @@ def run(
         batch = prepare_run(
             scenario, runs=runs, months=months, seed=seed, overrides=set, out=folder,
             workers=workers, executor=executor, scheduler=scheduler, fmt=fmt, tables=tables,
-            relations_every=relations_every, force=force, yes=yes,
+            relations_every=relations_every, force=force, yes=yes, posterior=posterior,
         )  # fmt: skip
         _finish(batch, plots, progress)
     except BaseException:
@@ -112,17 +115,19 @@ def sweep(
     progress: bool = False,
     crn: bool = True,
     yes: bool = False,
+    posterior: PathLike | None = None,
 ) -> SweepFolder:
     """A parameter sweep of `scenario` over `vary` ({key: (LO, HI) or (LO, HI, N)}); or, with
     no `vary`, the sweep file `scenario` names. The finished SweepFolder (as `csto sweep`);
-    `crn` False gives every replication its own random numbers (`csto sweep --no-crn`)."""
+    `crn` False gives every replication its own random numbers (`csto sweep --no-crn`).
+    `posterior`: as for `run` (the varied keys are not drawn)."""
     tmp, folder = (None, Path(out)) if out is not None else temporary_folder("sweep")
     try:
         batch = prepare_sweep(
             scenario, vary=vary, design=design, points=points, runs=runs, months=months,
             seed=seed, overrides=set, out=folder, workers=workers, executor=executor,
             scheduler=scheduler, fmt=fmt, tables=tables, relations_every=relations_every,
-            force=force, crn=crn, yes=yes,
+            force=force, crn=crn, yes=yes, posterior=posterior,
         )  # fmt: skip
         _finish(batch, plots, progress)
     except BaseException:

@@ -99,11 +99,18 @@ def calibration_manifest(
                 "acceptance": result.acceptance,
                 "simulations": result.simulations,
                 "scales": {k: v if np.isfinite(v) else None for k, v in result.scales.items()},
+                "effective_sample_size": effective_sample_size(result.posterior[WEIGHT]),
                 "database": DB_NAME,
                 "run_id": result.run_id,
             }
         )
     return manifest
+
+
+def effective_sample_size(weights: Any) -> float:
+    """Kish's effective sample size of importance weights, (sum w)^2 / sum w^2."""
+    w = np.asarray(weights, dtype=float)
+    return float(w.sum() ** 2 / (w**2).sum())
 
 
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: Sequence[float]) -> np.ndarray:

@@ -211,13 +211,41 @@ def evaluate(events: pd.DataFrame, runs: int) -> list[dict]:
 
 
 def check_history(
-    runs: int = 1000, seed: int = 20221211, workers: int = 1, overrides: list[str] | None = None
+    runs: int = 1000,
+    seed: int = 20221211,
+    workers: int = 1,
+    overrides: list[str] | None = None,
+    posterior: str | None = None,
 ) -> list[dict]:
-    """Run `history-2022` over 2022 and score each event of the timeline."""
+    """Run `history-2022` over 2022 and score each event of the timeline.
+
+    `posterior` (a calibration folder, a posterior file or "shipped"): each replication draws the
+    calibrated parameters from it (`batches.posterior`), so the probabilities include the
+    parameter uncertainty."""
     from batches.chunks import iter_records, plan_chunks
     from simulation.scenario import load_scenario
 
     scenario = load_scenario(HISTORY_SCENARIO, overrides, HISTORY_MONTHS)
     chunks = plan_chunks(runs, seed)
-    records = [record for _, record in iter_records(scenario, HISTORY_MONTHS, chunks, workers)]
+    if posterior is None:
+        records = [r for _, r in iter_records(scenario, HISTORY_MONTHS, chunks, workers)]
+    else:
+        records = _posterior_records(scenario, chunks, seed, workers, posterior, overrides)
     return evaluate(named_events(records), runs)
+
+
+def _posterior_records(scenario, chunks, seed, workers, posterior, overrides) -> list[RunRecord]:
+    """The chunks' records with posterior draws (in chunk order); a failed chunk raises."""
+    from batches.executors import Failure, Task, iter_results
+    from batches.posterior import fixed_keys, posterior_record, with_posterior
+
+    record = posterior_record(posterior, scenario, fixed_keys(overrides))
+    tasks = with_posterior([Task(c.index, c) for c in chunks], record, seed)
+    results = dict(
+        (task.part, result)
+        for task, result in iter_results({None: scenario}, HISTORY_MONTHS, tasks, workers=workers)
+    )
+    for result in results.values():
+        if isinstance(result, Failure):
+            raise RuntimeError(result.traceback)
+    return [results[part] for part in sorted(results)]

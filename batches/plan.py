@@ -184,11 +184,14 @@ def prepare_run(
     relations_every: int | None = None,
     force: bool = False,
     yes: bool = False,
+    posterior: str | Path | None = None,
 ) -> Batch:
     """Load and check a run of `scenario`, open its folder; the Batch to execute.
 
     `out` defaults to runs/<scenario>-<UTC time>. The cost is estimated (`batches.cost`) before
-    anything is planned or written: CostError beyond the limits unless `yes`.
+    anything is planned or written: CostError beyond the limits unless `yes`. `posterior` (a
+    calibration folder, a posterior file or "shipped"): every replication draws the calibrated
+    parameters from it (`batches.posterior`).
     """
     from simulation.scenario import load_scenario
 
@@ -210,6 +213,11 @@ def prepare_run(
     )  # fmt: skip
     manifest["executor"] = executor
     tasks = run_tasks(runs, seed)
+    if posterior is not None:
+        from batches.posterior import fixed_keys, posterior_record, with_posterior
+
+        manifest["posterior"] = posterior_record(posterior, spec, fixed_keys(overrides))
+        tasks = with_posterior(tasks, manifest["posterior"], seed)
     writer = open_writer(out, fmt, force, chosen, relations_every)
     return Batch(
         out, writer, manifest, {None: spec}, months, tasks,
@@ -310,6 +318,7 @@ def prepare_sweep(
     force: bool = False,
     crn: bool = True,
     yes: bool = False,
+    posterior: str | Path | None = None,
 ) -> Batch:
     """Load and check a sweep (every point validated), open its folder; the Batch to execute.
 
@@ -382,6 +391,12 @@ def prepare_sweep(
     plan = Design(base, points_frame(values), runs=runs, seed=seed, months=months, crn=crn)
     manifest["design"] = design_record(plan, CHUNK_SIZE)
     tasks = design_tasks(plan, CHUNK_SIZE)
+    if posterior is not None:
+        from batches.posterior import fixed_keys, posterior_record, with_posterior
+
+        fixed = fixed_keys(fixed, [v.key for v in spec.vary])
+        manifest["posterior"] = posterior_record(posterior, base, fixed)
+        tasks = with_posterior(tasks, manifest["posterior"], seed)
     writer = open_writer(out, fmt, force, chosen, relations_every)
     try:
         write_points(out, values)

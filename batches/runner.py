@@ -228,20 +228,26 @@ def manifest_tasks(manifest: dict[str, Any]) -> list[Any]:
     if manifest.get("design"):
         from batches.design import design_tasks
 
-        return design_tasks(manifest_design(manifest), int(manifest["design"]["chunk_size"]))
-    if manifest.get("sweep"):
+        tasks = design_tasks(manifest_design(manifest), int(manifest["design"]["chunk_size"]))
+    elif manifest.get("sweep"):
         from batches.sweeps import sweep_tasks
 
-        return sweep_tasks(
+        tasks = sweep_tasks(
             len(manifest["sweep"]["points"]),
             manifest["runs"],
             manifest["seed"],
             manifest["chunk_size"],
         )
-    from batches.chunks import plan_chunks
+    else:
+        from batches.chunks import plan_chunks
 
-    chunks = plan_chunks(manifest["runs"], manifest["seed"], manifest["chunk_size"])
-    return [Task(chunk.index, chunk) for chunk in chunks]
+        chunks = plan_chunks(manifest["runs"], manifest["seed"], manifest["chunk_size"])
+        tasks = [Task(chunk.index, chunk) for chunk in chunks]
+    if manifest.get("posterior"):  # the same draws as the batch's first run (batches.posterior)
+        from batches.posterior import with_posterior
+
+        tasks = with_posterior(tasks, manifest["posterior"], manifest["seed"])
+    return tasks
 
 
 def total_runs(manifest: dict[str, Any]) -> int:

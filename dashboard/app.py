@@ -49,6 +49,7 @@ from dashboard.ensemble import (
     draw_status,
     draw_top_events,
     relation_matrix,
+    shipped_posterior_exists,
     status_probabilities,
     top_events,
 )
@@ -107,6 +108,7 @@ def png(fig: Any) -> bytes:
 scenario_ref = solara.reactive(START_SCENARIO)
 values = solara.reactive(current_values(load_base(START_SCENARIO)))
 runs = solara.reactive(_env_runs())
+use_posterior = solara.reactive(False)  # draw the calibrated parameters from the posterior
 agent = solara.reactive("BLR")
 relation_month = solara.reactive(-1)  # -1: the last month
 save_name = solara.reactive(f"{Path(START_SCENARIO).stem}-tweaked")
@@ -212,6 +214,8 @@ def Controls(base: Scenario):
     )
     solara.Text("Runs per ensemble", style={"font-size": "13px", "font-weight": "bold"})
     solara.ToggleButtonsSingle(value=runs, values=list(RUN_CHOICES), dense=True)
+    if shipped_posterior_exists():
+        solara.Checkbox(label="Posterior: draw the calibrated parameters", value=use_posterior)
     solara.HTML(tag="h4", unsafe_innerHTML="World and alliance", style={"margin": "10px 0 4px"})
     for control in world_controls(base):
         settings = shock_settings(base, control.key)
@@ -271,15 +275,18 @@ def SavePanel(base: Scenario, changes: dict[str, Any]):
         solara.Error(text, dense=True)
 
 
-def build_view(base: Scenario, changes: dict[str, Any], runs_: int) -> tuple[View, Ensemble]:
+def build_view(
+    base: Scenario, changes: dict[str, Any], runs_: int, posterior: bool = False
+) -> tuple[View, Ensemble]:
     """Run (or fetch) the ensemble and the unchanged scenario's; draw the cohesion plot.
 
-    The other plots are drawn by their own panels afterwards, so cohesion shows first.
+    The other plots are drawn by their own panels afterwards, so cohesion shows first. With
+    `posterior`, both ensembles draw the calibrated parameters from the shipped posterior.
     """
     overrides, months = split_overrides(changes)
     months = months or base.months
-    ensemble = CACHE.get(base, overrides, runs_, months, DEFAULT_SEED)
-    reference = CACHE.get(base, {}, runs_, months, DEFAULT_SEED) if changes else None
+    ensemble = CACHE.get(base, overrides, runs_, months, DEFAULT_SEED, posterior)
+    reference = CACHE.get(base, {}, runs_, months, DEFAULT_SEED, posterior) if changes else None
     title = f"{base.name}: CSTO cohesion ({runs_} runs)"
     cohesion = draw_cohesion(
         cohesion_band(ensemble), cohesion_band(reference) if reference else None, title=title
@@ -325,9 +332,11 @@ def EnsembleView(base: Scenario, changes: dict[str, Any]):
 
     async def compute():
         await asyncio.sleep(0.3)  # let a dragged slider come to rest
-        return await asyncio.to_thread(build_view, base, changes, runs.value)
+        return await asyncio.to_thread(build_view, base, changes, runs.value, use_posterior.value)
 
-    task = solara.lab.use_task(compute, dependencies=[base.name, key, runs.value])
+    task = solara.lab.use_task(
+        compute, dependencies=[base.name, key, runs.value, use_posterior.value]
+    )
     solara.ProgressLinear(task.pending)
     if task.error:
         solara.Error(f"The ensemble could not run: {task.exception}")

@@ -60,15 +60,25 @@ class Ensemble:
         return self._summary
 
 
+def shipped_posterior_exists() -> bool:
+    """Whether the package ships a calibrated posterior (`--posterior shipped`)."""
+    from batches.posterior import shipped_posterior
+
+    return (shipped_posterior() / "posterior.parquet").is_file()
+
+
 def run_ensemble(
     scenario: Scenario,
     overrides: dict[str, Any] | None = None,
     runs: int = DEFAULT_RUNS,
     months: int | None = None,
     seed: int = DEFAULT_SEED,
+    posterior: bool = False,
 ) -> Ensemble:
     """Run `runs` replications of `scenario` with `overrides` (dotted keys) for `months`.
 
+    With `posterior`, each replication draws the calibrated parameters from the shipped
+    posterior (the keys overridden stay as set), as `csto run ... --posterior shipped`.
     Raises ScenarioError for an override the schema rejects or a horizon too short for a shock.
     """
     if not 1 <= runs <= CHUNK_SIZE:
@@ -77,7 +87,13 @@ def run_ensemble(
     spec = apply_overrides(scenario, overrides or {}, months)
     started = time.perf_counter()
     (chunk,) = plan_chunks(runs, seed)
-    record = run_chunk(spec, months, chunk)
+    if posterior:
+        from batches.posterior import SHIPPED, chunk_draws, posterior_record
+
+        record = posterior_record(SHIPPED, spec, fixed=list(overrides or {}))
+        record = run_chunk(spec, months, chunk, varying=chunk_draws(record, seed, chunk))
+    else:
+        record = run_chunk(spec, months, chunk)
     return Ensemble(spec, record, runs, months, seed, time.perf_counter() - started)
 
 
@@ -95,12 +111,13 @@ class EnsembleCache:
         runs: int,
         months: int,
         seed: int,
+        posterior: bool = False,
     ) -> Ensemble:
-        key = (scenario.name, repr(sorted(overrides.items())), runs, months, seed)
+        key = (scenario.name, repr(sorted(overrides.items())), runs, months, seed, posterior)
         if key in self._items:
             self._items.move_to_end(key)
             return self._items[key]
-        ensemble = run_ensemble(scenario, overrides, runs, months, seed)
+        ensemble = run_ensemble(scenario, overrides, runs, months, seed, posterior)
         self._items[key] = ensemble
         while len(self._items) > self.size:
             self._items.popitem(last=False)

@@ -1,0 +1,1 @@
+"""The shipped posterior of the default calibration (`--posterior shipped`)."""
