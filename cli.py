@@ -670,9 +670,9 @@ def _explain_event(folder: Path, event: str, sample: int) -> None:
         + ("; their events equal the folder's" if result.checked else "")
     )
     click.echo(format_attribution(result.attribution, label))
-    path = save_attribution_plot(
-        result.attribution, event_plot_path(folder, result.event), title=label
-    )
+    path = event_plot_path(folder, result.event)
+    path.parent.mkdir(exist_ok=True)
+    save_attribution_plot(result.attribution, path, title=label)
     click.echo(f"plot: {path}")
 
 
