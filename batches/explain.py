@@ -876,13 +876,33 @@ def _folder_events(folder: str | os.PathLike[str]) -> pd.DataFrame | None:
     return read_table(folder, "events")
 
 
+def _keyed_events(events: pd.DataFrame, runs: np.ndarray) -> pd.Series:
+    """How many times each (run, month, actor, action, target) occurs among `runs`' events."""
+    rows = events[events["run"].isin(runs)]
+    columns = {
+        "run": rows["run"].to_numpy(dtype=np.int64),
+        "month": rows["month"].to_numpy(dtype=np.int64),
+        **{
+            name: rows[name].astype(object).fillna("").astype(str).to_numpy()
+            for name in ("actor", "action", "target")
+        },
+    }
+    return pd.DataFrame(columns).value_counts()
+
+
 def _check_replay(replayed: pd.DataFrame, recorded: pd.DataFrame | None, runs) -> None:
+    """Raise ReplayMismatchError for the first of `runs` whose replayed events differ."""
     if recorded is None:
         return
-    for run in runs:
-        differences = event_differences(replayed, recorded, int(run))
-        if not differences.empty:
-            raise ReplayMismatchError(int(run), differences)
+    runs = np.asarray(runs, dtype=np.int64)
+    both = pd.concat(
+        {"recorded": _keyed_events(recorded, runs), "replayed": _keyed_events(replayed, runs)},
+        axis=1,
+    ).fillna(0)
+    differ = both[both["recorded"] != both["replayed"]]
+    if not differ.empty:
+        run = int(min(differ.index.get_level_values(0)))
+        raise ReplayMismatchError(run, event_differences(replayed, recorded, run))
 
 
 def explain_run(
