@@ -846,8 +846,8 @@ def _check_scenario(info: FolderInfo, manifest: dict[str, Any], folder) -> None:
         )
 
 
-def replay(info: FolderInfo, chunk: Chunk, trace) -> pd.DataFrame:
-    """Replay `chunk` of the folder's batch with `trace` on the model; the chunk's events table.
+def trace_chunk(scenario, months: int, chunk: Chunk, trace) -> pd.DataFrame:
+    """Run `chunk` of a batch of `scenario` with `trace` on the model; the chunk's events table.
 
     The model is built as `batches.chunks.run_chunk` builds it: same scenario, size, seed, months
     and run offset, so every random stream is the batch's.
@@ -856,14 +856,35 @@ def replay(info: FolderInfo, chunk: Chunk, trace) -> pd.DataFrame:
     from simulation.model import CSTOModel
 
     model = CSTOModel(
-        _scenario(info),
+        scenario,
         replications=chunk.size,
         rng=chunk.seed,
-        months=info.months,
+        months=months,
         run_offset=chunk.offset,
         trace=trace,
     )
     return events_table(model.run())
+
+
+def replay(info: FolderInfo, chunk: Chunk, trace) -> pd.DataFrame:
+    """Replay `chunk` of the folder's batch with `trace` on (`trace_chunk`)."""
+    return trace_chunk(_scenario(info), info.months, chunk, trace)
+
+
+def event_decision(
+    trace: pd.DataFrame, run: int, month: int, actor: str, action: str, target: str = ""
+) -> ExplainedDecision | None:
+    """The traced decision in which `actor` chose `action` (toward `target`) in that run and
+    month; None if the event was no logit choice (an attack, an event a scenario forces)."""
+    rows = conform_trace(trace)
+    rows = rows[(rows["run"] == run) & (rows["month"] == month) & (rows["agent"] == actor)]
+    chosen = rows[rows["chosen"] & (rows["option"] == action)]
+    chosen = chosen[chosen["target"].fillna("") == (target or "")]
+    if chosen.empty:
+        return None
+    decision = str(chosen["decision"].iloc[0])
+    table = decision_table(rows, run, month, actor, decision)
+    return ExplainedDecision(run, month, actor, decision, table, deciding_term(table))
 
 
 def _folder_events(folder: str | os.PathLike[str]) -> pd.DataFrame | None:
