@@ -367,31 +367,38 @@ def EnsembleView(base: Scenario, changes: dict[str, Any]):
 
 @solara.component
 def WhyPanel(ensemble: Ensemble):
-    """Why: an event's terms where it happened and where it was open and not taken."""
-    choices = event_choices(ensemble)
+    """Why: an event's terms where it happened and where it was open and not taken.
+
+    Computed on request (it re-runs the ensemble with the actor's decisions traced)."""
+    choices = solara.use_memo(lambda: event_choices(ensemble), [id(ensemble)])
+    event = why_event.value if why_event.value in choices else (choices or [""])[0]
+    asked = solara.use_reactive(None)
+    request = asked.value if asked.value == (id(ensemble), event) else None
+
+    def compute():
+        return None if request is None else explain_ensemble_event(ensemble, event)
+
+    task = solara.lab.use_task(compute, dependencies=[request])
     solara.HTML(tag="h4", unsafe_innerHTML="Why?", style={"margin": "10px 0 4px"})
     if not choices:
         solara.Text("No chosen event in this ensemble.")
         return
-    event = why_event.value if why_event.value in choices else choices[0]
-    with solara.Div(classes=["csto-why-picker"], style={"max-width": "420px"}):
+    with solara.Row(classes=["csto-why-picker"], style={"max-width": "560px"}):
         solara.Select("Event", values=choices, value=event, on_value=why_event.set)
-
-    def compute():
-        return explain_ensemble_event(ensemble, event)
-
-    task = solara.lab.use_task(compute, dependencies=[id(ensemble), event])
-    result = task.value if task.finished else None
+        solara.Button("Explain", on_click=lambda: asked.set((id(ensemble), event)), color="primary")
+    if request is None:
+        return
     if task.error:
         solara.Error(f"The explanation could not run: {task.exception}")
         return
+    result = task.value if task.finished else None
     if result is None:
         solara.ProgressLinear(True)
         return
     with solara.Columns([1, 1]):
         solara.HTML(tag="pre", unsafe_innerHTML=html.escape(result.text), classes=["csto-why"])
         PlotPanel(
-            (id(ensemble), event),
+            request,
             lambda: draw_attribution(attribution_bars(result.attribution), title=event),
         )
 

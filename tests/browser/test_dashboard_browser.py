@@ -161,7 +161,7 @@ def test_dashboard_in_chromium(dashboard_url: str, tmp_path: Path):
             event_text = why.inner_text()
             why.click()
             table = page.locator(".csto-why-table")
-            table.wait_for(state="visible", timeout=15_000)
+            table.wait_for(state="visible", timeout=30_000)
             explanation = table.inner_text()
         finally:
             browser.close()
