@@ -112,3 +112,22 @@ def test_action_terms_sum_to_action_utilities(varying):
             terms = action_terms(model.params, model.state, country.index, menu, model.reaction)
             assert all(value.shape == utilities.shape for value in terms.values())
             np.testing.assert_allclose(sum(terms.values()), utilities, rtol=1e-12, atol=1e-12)
+
+
+def test_a_rejoin_decision_is_traced_for_the_eligible_runs_only():
+    """history-2022 rarely has a frozen member aligned with Moscow: make some, and review."""
+    from simulation.record import Status
+
+    trace = Trace()
+    model = CSTOModel("history-2022", replications=20, rng=1, trace=trace)
+    for _ in range(3):
+        model.step()
+    armenia = next(country for country in model.countries if country.code == "ARM")
+    model.state.status[:8, armenia.index] = Status.frozen
+    model.state.posture[:8, armenia.index] = 1
+    armenia.review_membership()
+    rows = trace.frame()
+    rows = rows[(rows["decision"] == "rejoin") & (rows["month"] == model.month)]
+    assert set(rows["run"]) == set(range(8))
+    assert set(rows["option"]) == {"none", "rejoin"}
+    assert check_trace(rows).empty
