@@ -97,6 +97,7 @@ def dashboard_url(tmp_path: Path):
 
 
 def test_dashboard_in_chromium(dashboard_url: str, tmp_path: Path):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     started = time.monotonic()
@@ -158,10 +159,18 @@ def test_dashboard_in_chromium(dashboard_url: str, tmp_path: Path):
                 if why.count():
                     break
             why.wait_for(state="visible", timeout=15_000)
+            page.wait_for_timeout(2_000)  # let the steps' renders settle before clicking
             event_text = why.inner_text()
-            why.click()
             table = page.locator(".csto-why-table")
-            table.wait_for(state="visible", timeout=30_000)
+            for _ in range(3):  # a click on a button being re-rendered can be lost: retry
+                if not table.count():
+                    why.click()
+                try:
+                    table.wait_for(state="visible", timeout=10_000)
+                    break
+                except PlaywrightTimeout:
+                    continue
+            table.wait_for(state="visible", timeout=10_000)
             explanation = table.inner_text()
         finally:
             browser.close()
