@@ -125,3 +125,25 @@ def test_a_folder_that_is_not_a_run_folder_is_refused(tmp_path):
     result = invoke("explain", tmp_path, "--run", 0)
     assert result.exit_code == 2
     assert result.stderr.strip() == f"error: RUN_DIR: {tmp_path} holds no manifest.json"
+
+
+@pytest.mark.parametrize(
+    "entry, expected",
+    [
+        ({"sweep": {"points": [{}]}}, "is a sweep folder"),
+        ({"design": {"chunk_size": 2000}}, "per-replication parameters ('design'"),
+        ({"status": "partial"}, "is partial: resume it first"),
+    ],
+)
+def test_a_folder_explain_cannot_replay_is_refused_in_one_line(folder, tmp_path, entry, expected):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest.update(entry)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    result = invoke("explain", copy, "--run", 0)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: RUN_DIR: ") and expected in lines[0]
