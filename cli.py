@@ -28,7 +28,9 @@ from batches.errors import (
     BatchError,
     BatchInterruptedError,
     ChunksFailedError,
+    DamagedPartsError,
     ExecutorError,
+    StorageError,
     failure_lines,
 )
 from batches.plan import DEFAULT_RUNS, DEFAULT_SEED, RUNS_DIR, TABLE_CHOICES
@@ -59,18 +61,32 @@ class CliError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
+def _raised(error: BaseException, module_name: str, class_name: str) -> bool:
+    """Whether `error` is module_name.class_name, checked without importing that module (a
+    module not yet imported cannot have raised it)."""
+    module = sys.modules.get(module_name)
+    return module is not None and isinstance(error, getattr(module, class_name))
+
+
 def _is_scenario_error(error: BaseException) -> bool:
     """Whether `error` is a ScenarioError (checked without importing the scenario module)."""
-    module = sys.modules.get("simulation.scenario")
-    return module is not None and isinstance(error, module.ScenarioError)
+    return _raised(error, "simulation.scenario", "ScenarioError")
+
+
+def _is_folder_error(error: BaseException) -> bool:
+    """A damaged folder file (DamagedFolderError) or a folder that cannot be locked."""
+    return _raised(error, "results.layout", "DamagedFolderError") or _raised(
+        error, "results.lock", "FolderLockError"
+    )
 
 
 @contextmanager
 def cli_errors() -> Iterator[None]:
     """Map what stops a command to a message and an exit code.
 
-    A bad scenario, option or folder: one line, exit 2. Interrupted: exit 130. Failed chunks:
-    listed, exit 1. A broken Dask executor: exit 1.
+    A bad scenario, option or folder, a damaged folder, a folder another process holds: one
+    line, exit 2. Interrupted: exit 130. Failed chunks: listed, exit 1. A broken Dask executor,
+    a full disk or read-only folder, parts that fail verification: exit 1.
     """
     try:
         yield
@@ -90,12 +106,12 @@ def cli_errors() -> Iterator[None]:
         lines.append(f"details in {out / FAILURES_NAME}; csto run --resume {out} reruns them")
         click.echo("\n".join(lines), err=True)
         raise click.exceptions.Exit(EXIT_FAILED) from None
-    except ExecutorError as error:
+    except (ExecutorError, StorageError, DamagedPartsError) as error:
         raise CliError(str(error), exit_code=EXIT_FAILED) from None
     except BatchError as error:
         raise CliError(str(error)) from None
-    except ValueError as error:
-        if _is_scenario_error(error):
+    except Exception as error:
+        if _is_scenario_error(error) or _is_folder_error(error):
             raise CliError(str(error)) from None
         raise
 
@@ -103,6 +119,18 @@ def cli_errors() -> Iterator[None]:
 def warn_line(message: str) -> None:
     """Print a warning line on stderr."""
     click.echo(f"warning: {message}", err=True)
+
+
+def note_line(message: str) -> None:
+    """Print a note on stderr (a stale lock taken over, a damaged part run again)."""
+    click.echo(f"note: {message}", err=True)
+
+
+def lock_note(batch: Batch) -> None:
+    """Say so when the batch's writer took over a stale lock of its folder."""
+    lock = getattr(batch.writer, "lock", None)
+    if lock is not None and lock.note:
+        note_line(f"{batch.out}: {lock.note}")
 
 
 def shipped_scenario_files() -> dict[str, Path]:
@@ -138,6 +166,29 @@ def scenario_file(scenario: str) -> str:
         return resolved(scenario)
 
 
+@contextmanager
+def one_line_usage() -> Iterator[None]:
+    """A click usage error (a bad or unknown option, a missing argument) as one `error:` line."""
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise  # `csto` alone: the help
+    except click.UsageError as error:
+        raise CliError(error.format_message()) from None
+
+
+class OneLineGroup(click.Group):
+    """The `csto` group: usage errors of the group and its commands are one line, exit 2."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with one_line_usage():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with one_line_usage():
+            return super().invoke(ctx)
+
+
 # --- options shared by commands --------------------------------------------------------------
 
 runs_option = click.option(
@@ -147,9 +198,11 @@ runs_option = click.option(
     show_default=True,
     help="Number of replications.",
 )
+SEED_TYPE = click.IntRange(min=0)
+"""A seed is a non-negative integer (numpy's SeedSequence takes no negative entropy)."""
 seed_option = click.option(
     "--seed",
-    type=int,
+    type=SEED_TYPE,
     default=DEFAULT_SEED,
     show_default=True,
     help="Seed of the batch; the same seed gives the same tables for any --workers.",
@@ -174,7 +227,7 @@ def months_option(help_text: str):
     return click.option("--months", type=click.IntRange(min=1), default=None, help=help_text)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="csto", prog_name="csto")
 def main() -> None:
     """Scenario simulation of CSTO alliance politics (five Mesa country agents)."""
@@ -228,6 +281,11 @@ relations_every_option = click.option(
 no_plots_option = click.option("--no-plots", is_flag=True, help="Do not draw plots/*.png.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 force_option = click.option("--force", is_flag=True, help="Replace an existing --out folder.")
+yes_option = click.option(
+    "--yes",
+    is_flag=True,
+    help="Run even when the estimated cost is beyond the limits (2 h, 50 GB, the free disk).",
+)
 
 
 RESUME_FIXED = (
@@ -280,6 +338,7 @@ def run_and_print(batch: Batch, *, no_plots: bool, quiet: bool) -> None:
 @executor_option
 @scheduler_option
 @force_option
+@yes_option
 @click.option(
     "--resume",
     "resume",
@@ -306,6 +365,7 @@ def run(
     executor: str,
     scheduler: str | None,
     force: bool,
+    yes: bool,
     resume: Path | None,
 ) -> None:
     """Run SCENARIO (a shipped name or a .toml path) and write a run folder.
@@ -320,7 +380,9 @@ def run(
         check_executor(executor, scheduler)
         if resume is not None:
             check_resume_options(ctx)
-            batch = prepare_resume(resume, executor=executor, workers=workers, scheduler=scheduler)
+            batch = prepare_resume(
+                resume, executor=executor, workers=workers, scheduler=scheduler, notes=note_line
+            )
             if batch is None:
                 click.echo(f"{resume} is complete; nothing to resume")
                 return
@@ -338,7 +400,7 @@ def run(
             batch = prepare_run(
                 scenario, runs=runs, months=months, seed=seed, overrides=overrides, out=out,
                 workers=workers, executor=executor, scheduler=scheduler, fmt=fmt, tables=tables,
-                relations_every=relations_every, force=force,
+                relations_every=relations_every, force=force, yes=yes,
             )  # fmt: skip
             if not quiet:
                 spec = batch.scenarios[None]
@@ -346,8 +408,9 @@ def run(
                 click.echo(
                     f"{spec.name}: {runs:,} runs x {batch.months} months from {spec.start}, "
                     f"seed {seed}, {workers} worker{'s' if workers > 1 else ''} ({where}) "
-                    f"-> {batch.out}"
+                    f"-> {batch.out}\n  estimated: {batch.cost.describe()}"
                 )
+        lock_note(batch)
         run_and_print(batch, no_plots=no_plots, quiet=quiet)
 
 
@@ -381,7 +444,14 @@ def run(
     help=f"Replications per point (default {DEFAULT_RUNS}, or the sweep file's).",
 )
 @months_option("Months to simulate (default: the sweep file's or the scenario's).")
-@click.option("--seed", type=int, default=None, help=f"Seed of the sweep (default {DEFAULT_SEED}).")
+@click.option(
+    "--seed", type=SEED_TYPE, default=None, help=f"Seed of the sweep (default {DEFAULT_SEED})."
+)
+@click.option(
+    "--crn/--no-crn",
+    default=True,
+    help="Common random numbers: run k of every point sees the same random numbers (default).",
+)
 @set_option
 @out_option
 @format_option
@@ -393,6 +463,7 @@ def run(
 @executor_option
 @scheduler_option
 @force_option
+@yes_option
 def sweep(
     target: str,
     vary: tuple[str, ...],
@@ -401,6 +472,7 @@ def sweep(
     runs: int | None,
     months: int | None,
     seed: int | None,
+    crn: bool,
     overrides: tuple[str, ...],
     out: Path | None,
     fmt: str,
@@ -412,13 +484,15 @@ def sweep(
     executor: str,
     scheduler: str | None,
     force: bool,
+    yes: bool,
 ) -> None:
     """A parameter sweep of SCENARIO with --vary, or of a sweep file (scenarios/sweeps/*.toml).
 
     \b
     Cost: points x runs replications. A grid of K keys with N values each has N^K points:
     --vary a=0:1:5 --vary b=0:1:5 --runs 1000 is 25 x 1,000 = 25,000 replications (about 25
-    times `csto run`); an lhs design has --points points. The cost is printed before it starts.
+    times `csto run`); an lhs design has --points points. The cost (time and disk) is
+    estimated and printed before it starts; beyond 2 h or 50 GB it needs --yes.
 
     \b
     Examples:
@@ -427,7 +501,8 @@ def sweep(
       csto sweep overstretch            (scenarios/sweeps/overstretch.toml)
 
     One run folder: points.parquet (point and a column per varied key), and a `point` column
-    in every table. Resume an interrupted sweep with `csto run --resume RUN_DIR`.
+    in every table. The points run as one batch of lock-step chunks across points. Resume an
+    interrupted sweep with `csto run --resume RUN_DIR`.
     """
     from batches.plan import check_executor, prepare_sweep
 
@@ -437,7 +512,7 @@ def sweep(
             target, vary=vary, design=design, points=points, runs=runs, months=months,
             seed=seed, overrides=overrides, out=out, workers=workers, executor=executor,
             scheduler=scheduler, fmt=fmt, tables=tables, relations_every=relations_every,
-            force=force,
+            force=force, crn=crn, yes=yes,
         )  # fmt: skip
         if not quiet:
             manifest = batch.manifest
@@ -445,8 +520,10 @@ def sweep(
             click.echo(
                 f"{manifest['scenario']} sweep ({manifest['sweep']['design']}): {n_points} "
                 f"points x {manifest['runs']:,} runs = {batch.total_runs:,} replications x "
-                f"{batch.months} months, seed {manifest['seed']} -> {batch.out}"
+                f"{batch.months} months, seed {manifest['seed']} -> {batch.out}\n"
+                f"  estimated: {batch.cost.describe()}"
             )
+        lock_note(batch)
         run_and_print(batch, no_plots=no_plots, quiet=quiet)
 
 
@@ -476,7 +553,9 @@ def sweep(
     show_default=True,
     help="For a sweep folder: the point the others are compared with.",
 )
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Bootstrap seed.")
+@click.option(
+    "--seed", type=SEED_TYPE, default=DEFAULT_SEED, show_default=True, help="Bootstrap seed."
+)
 @click.option("--svg", is_flag=True, help="Also write the plots as SVG.")
 @no_plots_option
 @quiet_option

@@ -84,10 +84,13 @@ class Menu:
     offends: np.ndarray  # (K,) bool: its weights <= -3 are offences the targets may answer
     names: list[str] = field(default_factory=list)
     parties: np.ndarray | None = None  # (K, A) bool: the disputants each option weighs (stakes)
+    rung: np.ndarray | None = None  # (K,) int: the protest's rung on the ladder, 0 if none
 
     def __post_init__(self) -> None:
         if self.parties is None:
             self.parties = np.zeros(self.goldstein.shape[1:], dtype=bool)
+        if self.rung is None:
+            self.rung = np.zeros(len(self.actions), dtype=int)
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -148,6 +151,15 @@ def conflicts_of(scenario: Scenario) -> list[tuple[int, int]]:
     ]
 
 
+def protest_ladder(scenario: Scenario) -> dict[str, int]:
+    """The escalation ladder (Kahn 1965): each action that answers an offence ("offended"), by
+    rung, in the catalogue's order: 1 the first listed (the mildest, a summons), up to the last
+    (a recall). The order is structural, so a per-replication Goldstein weight never reorders it.
+    """
+    protests = [name for name, spec in scenario.actions.items() if "offended" in spec.requires]
+    return {name: rung for rung, name in enumerate(protests, start=1)}
+
+
 def member_indices(scenario: Scenario) -> list[int]:
     """Agents that belong to the alliance at month 0 (members and frozen members)."""
     return [k for k, a in enumerate(scenario.agents.values()) if a.status in ("member", "frozen")]
@@ -165,6 +177,7 @@ class CatalogueBuilder:
         self.conflicts = conflicts_of(scenario)
         self.members = member_indices(scenario)
         self.patron = self.index[scenario.world.patron]
+        self.rungs = protest_ladder(scenario)
         self.no_relations = {
             frozenset(self.index[code] for code in pair)
             for pair in scenario.world.no_diplomatic_relations
@@ -319,6 +332,7 @@ class CatalogueBuilder:
             offends=np.array([o.spec.offends for o in options]),
             names=[o.action for o in options],
             parties=self._parties(options),
+            rung=np.array([self.rungs.get(o.action, 0) for o in options]),
         )
 
     def _parties(self, options: list[Option]) -> np.ndarray:

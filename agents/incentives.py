@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents.catalogue import Menu
+from agents.signals import is_signal, menu_discount
 from agents.stakes import stake_utilities
 from simulation.parameters import Parameters
 from simulation.state import WorldState
@@ -156,7 +157,7 @@ def action_utilities(
     left[:, :-2] = per_actor
     left[:, -2:-1] = public
     left[:, -1:] = legitimacy * insecurity
-    stakes = dispute_stakes(params, i, menu)
+    stakes = dispute_stakes(params, i, menu) + signal_fatigue(params, state, i, menu, per_actor)
     if not (menu.goldstein.shape[0] > 1 or menu.visibility.shape[0] > 1):
         right = np.vstack([menu.goldstein[0].T / 10.0, menu.alignment[0], menu.visibility[0]])
         return left @ right + stakes - menu.cost
@@ -171,6 +172,20 @@ def action_utilities(
         axis=2,
     )  # (R, K, A + 2)
     return np.einsum("rj,rkj->rk", left, right) + stakes - menu.cost
+
+
+def signal_fatigue(
+    params: Parameters, state: WorldState, i: int, menu: Menu, per_actor: np.ndarray
+) -> np.ndarray | float:
+    """(R, K) the favour a repeated signal no longer earns (Fearon 1997; `agents.signals`):
+    (discount - 1) x the value of the option's weight toward the patron, per_actor[patron] g/10.
+    """
+    signal = is_signal(params, i, menu.targets, menu.weight)
+    if not signal.any():
+        return 0.0
+    discount = menu_discount(params, state, i, menu.actions, signal)
+    patron = params.patron
+    return (discount - 1.0) * per_actor[:, patron, None] * menu.goldstein[:, :, patron] / 10.0
 
 
 def dispute_stakes(params: Parameters, i: int, menu: Menu) -> np.ndarray:

@@ -64,18 +64,20 @@ def run(
     plots: bool = True,
     force: bool = False,
     progress: bool = False,
+    yes: bool = False,
 ) -> RunFolder:
     """Run `scenario` (a shipped name or a .toml path) `runs` times; the finished RunFolder.
 
     As `csto run SCENARIO`: `tables` ("metrics,agents" or a list; default all four, metrics
     always) and `relations_every` K choose what is written. `out=None`: a temporary directory.
+    `yes` runs a batch whose estimated cost is beyond the limits (`batches.cost`).
     """
     tmp, folder = (None, Path(out)) if out is not None else temporary_folder("run")
     try:
         batch = prepare_run(
             scenario, runs=runs, months=months, seed=seed, overrides=set, out=folder,
             workers=workers, executor=executor, scheduler=scheduler, fmt=fmt, tables=tables,
-            relations_every=relations_every, force=force,
+            relations_every=relations_every, force=force, yes=yes,
         )  # fmt: skip
         _finish(batch, plots, progress)
     except BaseException:
@@ -105,16 +107,19 @@ def sweep(
     plots: bool = True,
     force: bool = False,
     progress: bool = False,
+    crn: bool = True,
+    yes: bool = False,
 ) -> SweepFolder:
     """A parameter sweep of `scenario` over `vary` ({key: (LO, HI) or (LO, HI, N)}); or, with
-    no `vary`, the sweep file `scenario` names. The finished SweepFolder (as `csto sweep`)."""
+    no `vary`, the sweep file `scenario` names. The finished SweepFolder (as `csto sweep`);
+    `crn` False gives every replication its own random numbers (`csto sweep --no-crn`)."""
     tmp, folder = (None, Path(out)) if out is not None else temporary_folder("sweep")
     try:
         batch = prepare_sweep(
             scenario, vary=vary, design=design, points=points, runs=runs, months=months,
             seed=seed, overrides=set, out=folder, workers=workers, executor=executor,
             scheduler=scheduler, fmt=fmt, tables=tables, relations_every=relations_every,
-            force=force,
+            force=force, crn=crn, yes=yes,
         )  # fmt: skip
         _finish(batch, plots, progress)
     except BaseException:

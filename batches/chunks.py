@@ -55,15 +55,21 @@ def run_chunk(
     months: int,
     chunk: Chunk,
     varying: Mapping[str, np.ndarray] | None = None,
+    streams: np.ndarray | None = None,
+    stream_seed: int = 0,
 ) -> RunRecord:
     """Run one chunk to the horizon and return its record (runs numbered from chunk.offset).
 
     `varying` (per-replication parameter values, one per replication of the chunk) is handed to
-    the model as `CSTOModel(..., varying=...)`; None builds the model exactly as before.
+    the model as `CSTOModel(..., varying=...)`; `streams` (one stream id per replication) and
+    `stream_seed` make it draw from counter-based streams (`simulation.streams`). None builds
+    the model exactly as before.
     """
     from simulation.model import CSTOModel
 
     extra: dict[str, Any] = {} if varying is None else {"varying": dict(varying)}
+    if streams is not None:
+        extra.update(streams=streams, stream_seed=stream_seed)
     model = CSTOModel(
         scenario,
         replications=chunk.size,

@@ -8,6 +8,8 @@ Only the standard library is imported here: the command line imports this module
 * `BatchInterruptedError`: Ctrl-C or SIGTERM stopped the batch; the folder is partial.
 * `ChunksFailedError`: some chunks raised; they are listed, the folder is partial.
 * `ExecutorError`: the executor itself failed (a Dask cluster unreachable or lost).
+* `StorageError`: the disk is full or the folder read-only; the folder is partial.
+* `DamagedPartsError`: finished parts fail verification; the folder is partial.
 
 A scenario that does not validate raises `simulation.scenario.ScenarioError` (a ValueError).
 """
@@ -40,6 +42,21 @@ class RunFolderError(BatchError):
 
 class ExecutorError(BatchError):
     """The executor itself failed (a Dask cluster unreachable or lost); the folder is partial."""
+
+
+class StorageError(BatchError):
+    """Writing the folder failed (disk full, read-only); it is partial and can be resumed."""
+
+
+class DamagedPartsError(BatchError):
+    """Parts of the folder failed verification before it was marked complete (`reasons`)."""
+
+    def __init__(self, out: Path, reasons: dict[int, str]):
+        lines = [f"{out}: {len(reasons)} part(s) failed verification; the folder is partial:"]
+        lines += [f"  {out}: {reason}" for _, reason in sorted(reasons.items())]
+        lines.append(f"csto run --resume {out} runs them again")
+        super().__init__("\n".join(lines))
+        self.out, self.reasons = out, reasons
 
 
 class BatchInterruptedError(BatchError):

@@ -5,7 +5,8 @@ executors yield `(task, result)` as tasks finish, where `result` is the chunk's 
 `Failure` (the chunk's index, seed and traceback): an exception in one chunk never stops the others.
 
 * `local`: in this process when there is one task or one worker (processes would not pay),
-  otherwise a pool of spawned processes with at most two tasks in flight per worker.
+  otherwise a pool of spawned processes with at most two tasks in flight per worker; the workers
+  end with the process that started them, even after `kill -9` (`pool_worker_init`).
 * `dask`: dask.distributed, one task per chunk. With a scheduler address it uses that cluster
   (its workers need csto installed); without one it starts a `LocalCluster` of `workers`
   single-threaded processes on 127.0.0.1 and closes it at the end.
@@ -17,6 +18,11 @@ fixed before anything is dispatched, and the run folder stores each chunk as its
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -44,14 +50,21 @@ class Task:
 
     `varying` is an optional payload for the chunk's model: per-replication parameter values
     (dotted scenario key -> an array with one value per replication of the chunk), for designs
-    that give every replication its own parameters. None (every task today) runs the scenario as
-    it is, and the runner is called without it.
+    that give every replication its own parameters. None runs the scenario as it is, and the
+    runner is called without it. `streams` (one stream id per replication) with `stream_seed`
+    make the model draw from counter-based streams (the runner gets both as keywords). A design
+    chunk (`batches.design`) also says which point and run each replication is: `point_ids` and
+    `run_ids`, set on the chunk's RunRecord so that its tables carry them.
     """
 
     part: int
     chunk: Chunk
     point: int | None = None
     varying: Mapping[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
+    streams: np.ndarray | None = field(default=None, compare=False, repr=False)
+    stream_seed: int = 0
+    point_ids: np.ndarray | None = field(default=None, compare=False, repr=False)
+    run_ids: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -93,12 +106,20 @@ def run_task(scenario: Scenario, months: int, task: Task, runner: Runner | None 
     KeyboardInterrupt and SystemExit propagate.
     """
     run = runner or chunks.run_chunk
+    extra: dict[str, Any] = {}
+    if task.varying is not None:
+        extra["varying"] = task.varying
+    if task.streams is not None:
+        extra.update(streams=task.streams, stream_seed=task.stream_seed)
     try:
-        if task.varying is None:
-            return run(scenario, months, task.chunk)
-        return run(scenario, months, task.chunk, varying=task.varying)
+        record = run(scenario, months, task.chunk, **extra)
     except Exception as error:
         return Failure.of(task, error)
+    if task.run_ids is not None:
+        record.run_ids = task.run_ids
+    if task.point_ids is not None:
+        record.point_ids = task.point_ids
+    return record
 
 
 def _job(args: tuple[Scenario, int, Task, Runner | None]) -> Result:
@@ -144,6 +165,39 @@ def too_small_for_processes(tasks: Sequence[Task], months: int) -> bool:
     return sum(task.chunk.size for task in tasks) * months < SERIAL_BELOW
 
 
+PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal the kernel sends a process when its parent dies (Linux)."""
+WATCHDOG_SECONDS = 1.0
+
+
+def pool_worker_init(parent: int) -> None:
+    """Initializer of every pool worker: it never outlives the batch's process `parent`.
+
+    On Linux the kernel kills the worker when its parent dies (prctl PR_SET_PDEATHSIG with
+    SIGKILL), even after `kill -9` of the parent; everywhere a daemon thread polls os.getppid()
+    every WATCHDOG_SECONDS and ends the worker when the parent changes. Ctrl-C is left to the
+    parent (which stops the pool), so workers print no KeyboardInterrupt of their own.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the watchdog remains
+            pass
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(WATCHDOG_SECONDS)
+    os._exit(1)
+
+
 def _iter_pool(
     scenarios: Mapping[int | None, Scenario],
     months: int,
@@ -155,7 +209,12 @@ def _iter_pool(
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=pool_worker_init,
+        initargs=(os.getpid(),),
+    )
     finished = False
     try:
         pending: dict[Future, Task] = {}

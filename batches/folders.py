@@ -251,11 +251,16 @@ def compare_folders(
     `reference` and `others` are run folders (the first the reference), or `reference` alone a
     sweep folder compared point by point from `reference_point`. `months` are month numbers or
     YYYY-MM dates (a list, or the option's "M,..." text; default the last). Returns (table,
-    outcomes, inputs). Raises RunFolderError for a folder that cannot be compared, OptionError for
-    bad months or fewer than two groups, FolderExistsError when `out` exists without `force`.
+    outcomes, inputs). Raises RunFolderError for a folder that cannot be compared (a damaged
+    manifest or table: naming the file), OptionError for bad months or fewer than two groups,
+    FolderExistsError when `out` exists without `force`, FolderLockedError when another process
+    writes `out`.
     `warn` receives each warning line (a partial folder, a table not written).
     """
+    from batches.plan import check_seed
     from results.compare_folder import CompareFolderError, open_inputs, write_compare_folder
+
+    check_seed(seed)
 
     months_text = (
         months if months is None or isinstance(months, str) else ",".join(map(str, months))
@@ -277,10 +282,13 @@ def compare_folders(
     out = Path(out)
     if out.exists() and not force:
         raise FolderExistsError(out)
-    table, outcomes = write_compare_folder(
-        out, inputs, chosen, seed=seed, reference_point=reference_point, plots=plots, svg=svg,
-        quiet=not progress,
-    )  # fmt: skip
+    from results.lock import FolderLock
+
+    with FolderLock(out, create=True):  # one writer: FolderLockedError names another
+        table, outcomes = write_compare_folder(
+            out, inputs, chosen, seed=seed, reference_point=reference_point, plots=plots,
+            svg=svg, quiet=not progress,
+        )  # fmt: skip
     return table, outcomes, inputs
 
 
@@ -305,10 +313,10 @@ def plot_folder(
             return redraw_compare_plots(folder, out, svg, warn=warn)
         except CompareFolderError as error:
             raise RunFolderError(str(error)) from None
-    from results.manifest import read_manifest
+    from results.manifest import read_run_manifest
 
     try:
-        manifest = read_manifest(folder)
+        manifest = read_run_manifest(folder)
     except FileNotFoundError:
         raise RunFolderError(f"{folder}: no manifest.json or compare.json") from None
     if not (folder / "summary.csv").exists():

@@ -15,7 +15,7 @@ resuming keeps them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from batches.errors import FolderExistsError, OptionError, RunFolderError
 from batches.runner import (
     Batch,
     base_manifest,
+    manifest_design,
     manifest_tasks,
     read_folder_manifest,
     run_tasks,
@@ -51,8 +52,14 @@ Overrides = Mapping[str, Any] | Sequence[str] | None
 
 
 def default_out(name: str, now: dt.datetime) -> Path:
-    """runs/<name>-<UTC time>: where a batch goes when no folder is given on the command line."""
-    return Path(RUNS_DIR) / f"{name}-{now.strftime('%Y%m%d-%H%M%S')}"
+    """runs/<name>-<UTC time>: where a batch goes when no folder is given on the command line.
+
+    `name` comes from a scenario file, so it goes through `safe_folder_name`: one path component
+    that cannot leave runs/.
+    """
+    from results.layout import safe_folder_name
+
+    return Path(RUNS_DIR) / f"{safe_folder_name(name)}-{now.strftime('%Y%m%d-%H%M%S')}"
 
 
 # --- options -----------------------------------------------------------------------------------
@@ -63,6 +70,14 @@ def _positive(option: str, value: Any, allow_none: bool = False) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise OptionError(f"{option}: expected a positive integer, got {value!r}")
+
+
+def check_seed(seed: Any, allow_none: bool = False) -> None:
+    """OptionError unless `seed` is a non-negative integer (as --seed takes it)."""
+    if seed is None and allow_none:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise OptionError(f"--seed: expected a non-negative integer, got {seed!r}")
 
 
 def parse_tables(tables: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -124,7 +139,11 @@ def open_writer(
     tables: Sequence[str] | None = None,
     relations_every: int | None = None,
 ):
-    """A new RunFolderWriter on `out`; FolderExistsError, or OptionError when it cannot be made."""
+    """A new RunFolderWriter on `out`, holding its lock.
+
+    FolderExistsError, OptionError when it cannot be made, and `results.lock.FolderLockedError`
+    (naming the holder) when another live process writes it.
+    """
     from results.store import RunFolderWriter
 
     try:
@@ -135,6 +154,8 @@ def open_writer(
         raise FolderExistsError(out) from None
     except OSError as error:
         raise OptionError(f"{out}: cannot create the run folder: {error.strerror}") from None
+    except ValueError as error:  # --force on the working or home folder
+        raise OptionError(f"--out: {error}") from None
 
 
 def scenario_file(scenario: str | Path) -> str:
@@ -162,10 +183,12 @@ def prepare_run(
     tables: str | Iterable[str] | None = None,
     relations_every: int | None = None,
     force: bool = False,
+    yes: bool = False,
 ) -> Batch:
     """Load and check a run of `scenario`, open its folder; the Batch to execute.
 
-    `out` defaults to runs/<scenario>-<UTC time>.
+    `out` defaults to runs/<scenario>-<UTC time>. The cost is estimated (`batches.cost`) before
+    anything is planned or written: CostError beyond the limits unless `yes`.
     """
     from simulation.scenario import load_scenario
 
@@ -173,22 +196,46 @@ def prepare_run(
         runs=runs, months=months, workers=workers, executor=executor, scheduler=scheduler,
         fmt=fmt, relations_every=relations_every,
     )  # fmt: skip
+    check_seed(seed)
     chosen = parse_tables(tables)
     created = utc_now()
     spec = load_scenario(scenario, _overrides(overrides), months)
     path = scenario_file(scenario)
     months = months if months is not None else spec.months
     out = Path(out) if out is not None else default_out(spec.name, created)
+    cost = batch_cost(runs, months, out, workers, fmt, chosen, relations_every, yes)
     manifest = base_manifest(
         spec, path, seed=seed, runs=runs, months=months, workers=workers, fmt=fmt,
         created=created, tables=chosen, relations_every=relations_every,
     )  # fmt: skip
     manifest["executor"] = executor
+    tasks = run_tasks(runs, seed)
     writer = open_writer(out, fmt, force, chosen, relations_every)
     return Batch(
-        out, writer, manifest, {None: spec}, months, run_tasks(runs, seed),
-        executor=executor, workers=workers, scheduler=scheduler,
+        out, writer, manifest, {None: spec}, months, tasks,
+        executor=executor, workers=workers, scheduler=scheduler, cost=cost,
     )  # fmt: skip
+
+
+def batch_cost(
+    replications: int,
+    months: int,
+    out: Path,
+    workers: int,
+    fmt: str,
+    tables: Sequence[str],
+    relations_every: int | None,
+    yes: bool,
+):
+    """The batch's estimated cost (`batches.cost`); CostError beyond the limits unless `yes`."""
+    from batches.cost import check_cost, estimate
+
+    cost = estimate(
+        replications, months, workers=workers, fmt=fmt, tables=tables,
+        relations_every=relations_every,
+    )  # fmt: skip
+    check_cost(cost, out, yes)
+    return cost
 
 
 def _overrides(overrides: Overrides) -> list[str] | dict[str, Any] | None:
@@ -261,21 +308,35 @@ def prepare_sweep(
     tables: str | Iterable[str] | None = None,
     relations_every: int | None = None,
     force: bool = False,
+    crn: bool = True,
+    yes: bool = False,
 ) -> Batch:
     """Load and check a sweep (every point validated), open its folder; the Batch to execute.
 
     `target` is a scenario varied over `vary`, or a sweep file (name or path) when `vary` is
     empty; the options given replace the sweep file's. `out` defaults to
-    runs/<scenario>-sweep-<UTC time>.
+    runs/<scenario>-sweep-<UTC time>. The number of points and the cost are checked before any
+    point is made (CostError beyond the limits unless `yes`). The points run as one design
+    (`batches.design`): lock-step chunks across points, with common random numbers unless `crn`
+    is False; the manifest's `design` records how it was cut.
     """
-    from batches.sweeps import design_points, integer_keys, point_scenarios, sweep_tasks
-    from simulation.scenario import ScenarioError, load_scenario, parse_override
+    from batches.chunks import CHUNK_SIZE
+    from batches.design import Design, design_record, design_scenarios, design_tasks
+    from batches.sweeps import (
+        design_points,
+        design_size,
+        integer_keys,
+        point_scenarios,
+        points_frame,
+    )
+    from simulation.scenario import ScenarioError, check_months, load_scenario, parse_override
 
     check_options(
         runs=runs, months=months, workers=workers, executor=executor, scheduler=scheduler,
         fmt=fmt, relations_every=relations_every,
     )  # fmt: skip
     _positive("--points", points, allow_none=True)
+    check_seed(seed, allow_none=True)
     chosen = parse_tables(tables)
     created = utc_now()
     spec = sweep_spec(target, vary)
@@ -297,6 +358,10 @@ def prepare_sweep(
         fixed.update(parse_override(text) for text in given)
     base = load_scenario(spec.scenario, fixed or None, None)
     months = months or spec.months or base.months
+    check_months(base, months)
+    out = Path(out) if out is not None else default_out(f"{base.name}-sweep", created)
+    size = design_size(spec.vary, design, points, spec.source)
+    cost = batch_cost(runs * size, months, out, workers, fmt, chosen, relations_every, yes)
     try:
         values = design_points(
             spec.vary, design, points, seed, integer_keys(base, spec.vary, spec.source)
@@ -307,7 +372,6 @@ def prepare_sweep(
         raise OptionError(f"{spec.source}: {error}") from None
     scenarios = point_scenarios(base, values, months)
     base = point_scenarios(base, [{}], months)[0]
-    out = Path(out) if out is not None else default_out(f"{base.name}-sweep", created)
     manifest = base_manifest(
         base, scenario_file(spec.scenario), seed=seed, runs=runs, months=months,
         workers=workers, fmt=fmt, created=created, tables=chosen, relations_every=relations_every,
@@ -315,15 +379,36 @@ def prepare_sweep(
     manifest["executor"] = executor
     manifest["total_runs"] = runs * len(values)
     manifest["sweep"] = sweep_record(spec, design, values, scenarios)
+    plan = Design(base, points_frame(values), runs=runs, seed=seed, months=months, crn=crn)
+    manifest["design"] = design_record(plan, CHUNK_SIZE)
+    tasks = design_tasks(plan, CHUNK_SIZE)
     writer = open_writer(out, fmt, force, chosen, relations_every)
-    write_points(out, values)
+    try:
+        write_points(out, values)
+    except BaseException:
+        writer.close()
+        raise
     return Batch(
-        out, writer, manifest, dict(scenarios), months, sweep_tasks(len(values), runs, seed),
-        executor=executor, workers=workers, scheduler=scheduler,
+        out, writer, manifest, design_scenarios(plan), months, tasks,
+        executor=executor, workers=workers, scheduler=scheduler, cost=cost,
     )  # fmt: skip
 
 
 # --- resuming ----------------------------------------------------------------------------------
+
+
+def verified_parts(
+    folder: Path, manifest: dict[str, Any], notes: Callable[[str], None] | None = None
+) -> set[int]:
+    """The parts of `folder` that verify; the others' files are removed, each named to `notes`."""
+    from results.verify import discard_parts, verified_chunks
+
+    good, bad = verified_chunks(folder, manifest)
+    for part, reason in sorted(bad.items()):
+        if notes is not None:
+            notes(f"{folder}: {reason}; part {part} is run again")
+    discard_parts(folder, bad)
+    return good
 
 
 def prepare_resume(
@@ -332,15 +417,18 @@ def prepare_resume(
     executor: str = "local",
     workers: int = 1,
     scheduler: str | None = None,
+    notes: Callable[[str], None] | None = None,
 ) -> Batch | None:
     """Reopen the partial `folder` to run exactly the chunks it is missing; None if complete.
 
     The scenario (each point's, for a sweep), seed, runs, months, format and the tables written
-    come from its manifest, which records the resumption. Raises RunFolderError when the folder
-    has no readable manifest or its scenario does not match its sha256, and ScenarioError when
-    the scenario no longer validates.
+    come from its manifest, which records the resumption. Every part already in the folder is
+    verified (`results.verify.verified_chunks`): a damaged or incomplete one is discarded and run
+    again, and `notes` receives one line per such part naming its file and what is wrong. Raises
+    RunFolderError when the folder has no usable manifest or its scenario does not match its
+    sha256, and ScenarioError when the scenario no longer validates.
     """
-    from results.store import RunFolderWriter, completed_chunks
+    from results.store import RunFolderWriter
     from simulation.scenario import scenario_hash
     from simulation.schema import Scenario
 
@@ -354,7 +442,11 @@ def prepare_resume(
         raise RunFolderError(f"{folder}: the manifest's scenario does not match its sha256")
     months = int(manifest["months"])
     scenarios: dict[int | None, Scenario]
-    if manifest.get("sweep"):
+    if manifest.get("design"):
+        from batches.design import design_scenarios
+
+        scenarios = design_scenarios(manifest_design(manifest))
+    elif manifest.get("sweep"):  # a sweep of one model per point and chunk, before designs
         from batches.sweeps import point_scenarios
 
         scenarios = dict(point_scenarios(base, manifest["sweep"]["points"], months))
@@ -363,11 +455,11 @@ def prepare_resume(
     tables = manifest.get("tables")
     relations_every = manifest.get("relations_every")
     tasks = manifest_tasks(manifest)
-    done = completed_chunks(folder, tables) & {task.part for task in tasks}
-    missing = [task for task in tasks if task.part not in done]
     writer = RunFolderWriter.reopen(
         folder, manifest["format"], tables=tables, relations_every=relations_every
     )
+    done = verified_parts(folder, manifest, notes)
+    missing = [task for task in tasks if task.part not in done]
     manifest.setdefault("resumed", []).append(
         {"at": utc_now().isoformat(timespec="seconds"), "chunks": [t.part for t in missing]}
     )

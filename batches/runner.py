@@ -4,7 +4,8 @@ This module owns what happens between a planned `Batch` and a finished folder:
 
 * the manifest: `base_manifest` (what is run, with which versions and which tables) and
   `sweep_record` (a sweep's design and points), and `points.parquet` (`write_points`);
-* the tasks of a run (`run_tasks`) or of the batch a manifest describes (`manifest_tasks`);
+* the tasks of a run (`run_tasks`) or of the batch a manifest describes (`manifest_tasks`; a
+  sweep's through its design, `manifest_design`);
 * the executor loop (`execute_batch`): every finished chunk is written at once and the manifest
   kept current; a failing chunk is recorded in the manifest and `failures.json` while the others
   go on; Ctrl-C or SIGTERM leave a `partial` manifest;
@@ -32,7 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from batches.errors import BatchInterruptedError, ChunksFailedError, ExecutorError
+from batches.errors import (
+    BatchInterruptedError,
+    ChunksFailedError,
+    DamagedPartsError,
+    ExecutorError,
+    StorageError,
+)
 
 if TYPE_CHECKING:
     from batches.executors import Task
@@ -181,10 +188,47 @@ def run_tasks(runs: int, seed: int) -> list[Task]:
     return [Task(chunk.index, chunk) for chunk in plan_chunks(runs, seed)]
 
 
+def manifest_design(manifest: dict[str, Any]) -> Any:
+    """The `batches.design.Design` of a sweep manifest with a `design` entry.
+
+    RunFolderError when the design it rebuilds would not be cut as the manifest says (lock-step
+    or one model per point), so that a resumption never mixes two layouts.
+    """
+    from batches.design import Design, design_record
+    from batches.errors import RunFolderError
+    from batches.sweeps import points_frame
+    from simulation.schema import Scenario
+
+    recorded = manifest["design"]
+    design = Design(
+        Scenario.model_validate(manifest["resolved_scenario"]),
+        points_frame(manifest["sweep"]["points"]),
+        runs=int(manifest["runs"]),
+        seed=int(manifest["seed"]),
+        months=int(manifest["months"]),
+        crn=bool(recorded["crn"]),
+    )
+    rebuilt = design_record(design, int(recorded["chunk_size"]))
+    if (rebuilt["layout"], rebuilt["rows_per_chunk"]) != (
+        recorded["layout"],
+        recorded["rows_per_chunk"],
+    ):
+        raise RunFolderError(
+            f"the manifest's design ({recorded['layout']}) cannot be rebuilt: "
+            f"this version cuts it as {rebuilt['layout']}"
+        )
+    return design
+
+
 def manifest_tasks(manifest: dict[str, Any]) -> list[Any]:
-    """Every task of the batch a manifest describes (a run, or a sweep's points × chunks)."""
+    """Every task of the batch a manifest describes (a run, a sweep's design chunks, or the
+    points × chunks of a sweep written before designs)."""
     from batches.executors import Task
 
+    if manifest.get("design"):
+        from batches.design import design_tasks
+
+        return design_tasks(manifest_design(manifest), int(manifest["design"]["chunk_size"]))
     if manifest.get("sweep"):
         from batches.sweeps import sweep_tasks
 
@@ -227,6 +271,7 @@ class Batch:
     workers: int = 1
     scheduler: str | None = None
     done: set[int] = field(default_factory=set)
+    cost: Any = None  # batches.cost.Cost: the estimate checked before the batch was planned
 
     @property
     def runs_to_run(self) -> int:
@@ -242,14 +287,26 @@ class Batch:
 def execute_batch(batch: Batch, *, progress: bool = False) -> None:
     """Run the batch's tasks into its folder, keep the manifest current, and finish the folder.
 
-    Every finished chunk is written at once. A failing chunk is recorded (manifest and
+    Every finished chunk is written at once and the manifest's `runs_completed` and
+    `chunks_completed` rewritten after it. A failing chunk is recorded (manifest and
     failures.json) while the others go on; then `ChunksFailedError` lists the failures. Ctrl-C or
     SIGTERM leave a `partial` manifest and raise `BatchInterruptedError`; an OSError of the Dask
-    executor raises `ExecutorError`. Either way resuming the folder completes it. `progress`
-    shows a bar on stderr when it is a terminal.
+    executor raises `ExecutorError`; a full disk or read-only folder raises `StorageError`. Before
+    the folder is marked complete every planned part is verified (`results.verify`):
+    `DamagedPartsError` names those that fail. Whatever stops it, the folder stays `partial` and
+    resuming it completes it; the folder's lock is released. `progress` shows a bar on stderr when
+    it is a terminal.
     """
+    try:
+        _execute(batch, progress)
+    finally:
+        close = getattr(batch.writer, "close", None)
+        if close is not None:
+            close()
+
+
+def _execute(batch: Batch, progress: bool) -> None:
     from batches.executors import Failure, iter_results
-    from results.store import write_manifest
 
     out, manifest, writer = batch.out, batch.manifest, batch.writer
     sizes = {task.part: task.chunk.size for task in manifest_tasks(manifest)}
@@ -267,7 +324,7 @@ def execute_batch(batch: Batch, *, progress: bool = False) -> None:
         manifest["failures"] = failures
         return manifest
 
-    write_manifest(out, finish_manifest("partial"))
+    save_manifest(out, finish_manifest("partial"))
     (out / FAILURES_NAME).unlink(missing_ok=True)
     try:
         with sigterm_interrupts(), progress_bar(total, not progress) as bar:
@@ -283,32 +340,131 @@ def execute_batch(batch: Batch, *, progress: bool = False) -> None:
                 if isinstance(result, Failure):
                     failures.append(result.as_dict())
                     continue
-                writer.write_chunk(task.part, result, task.point)
+                storing(out, writer.write_chunk, task.part, result, task.point)
                 done.add(task.part)
+                save_manifest(out, finish_manifest("partial"))
                 bar.update(task.chunk.size)
     except KeyboardInterrupt:
-        write_manifest(out, finish_manifest("partial"))
+        save_manifest(out, finish_manifest("partial"), tolerant=True)
         raise BatchInterruptedError(out, manifest["runs_completed"], total) from None
+    except StorageError:
+        save_manifest(out, finish_manifest("partial"), tolerant=True)
+        raise
     except OSError as error:
         if batch.executor != "dask":
             raise
+        if discard_unwritten(batch, done):
+            raise ExecutorError(f"dask executor: {error}; nothing was written") from None
         manifest["error"] = f"{type(error).__name__}: {error}"
-        write_manifest(out, finish_manifest("partial"))
+        save_manifest(out, finish_manifest("partial"), tolerant=True)
         raise ExecutorError(f"dask executor: {error}") from None
     except BaseException as error:
         manifest["error"] = f"{type(error).__name__}: {error}"
-        write_manifest(out, finish_manifest("partial"))
+        save_manifest(out, finish_manifest("partial"), tolerant=True)
         raise
 
     if failures:
         from results.atomic import atomic_write_text
 
-        write_manifest(out, finish_manifest("partial"))
+        save_manifest(out, finish_manifest("partial"))
         text = json.dumps(failures, indent=2, ensure_ascii=False) + "\n"
-        atomic_write_text(out / FAILURES_NAME, text)
+        storing(out, atomic_write_text, out / FAILURES_NAME, text)
         raise ChunksFailedError(out, failures, len(batch.tasks))
+    check_parts(out, manifest, done, finish_manifest)
     manifest.pop("error", None)
-    writer.finish(finish_manifest("complete"))
+    storing(out, writer.finish, finish_manifest("complete"))
+
+
+def discard_unwritten(batch: Batch, done: set[int]) -> bool:
+    """Empty a new batch's folder when not one part was written (an unreachable scheduler).
+
+    Everything but the lock is removed; releasing the lock then removes the folder it created.
+    False (nothing removed) for a resumed batch or once a part is written.
+    """
+    import shutil
+
+    from results.lock import LOCK_NAME
+
+    if done or batch.done or batch.manifest.get("resumed"):
+        return False
+    for entry in batch.out.iterdir():
+        if entry.name == LOCK_NAME:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    return True
+
+
+def check_parts(
+    out: Path,
+    manifest: dict[str, Any],
+    done: set[int],
+    finish_manifest: Callable[[str], dict[str, Any]],
+) -> None:
+    """Verify every planned part before the folder is marked complete (`results.verify`).
+
+    A part that fails is removed from `done` and its files discarded, the manifest is left
+    `partial`, and DamagedPartsError names each bad file (resuming reruns those parts).
+    """
+    from results.verify import discard_parts, verified_chunks
+
+    good, bad = verified_chunks(out, manifest)
+    missing = set(manifest_tasks_parts(manifest)) - good
+    if not missing and not bad:
+        return
+    reasons = {part: bad.get(part, f"part {part}: missing") for part in sorted(missing | set(bad))}
+    discard_parts(out, bad)
+    done.difference_update(reasons)
+    save_manifest(out, finish_manifest("partial"), tolerant=True)
+    raise DamagedPartsError(out, reasons)
+
+
+def manifest_tasks_parts(manifest: dict[str, Any]) -> list[int]:
+    """The part numbers of every task of the batch a manifest describes."""
+    return [task.part for task in manifest_tasks(manifest)]
+
+
+DISK_ERRNOS = {"ENOSPC": "disk full", "EDQUOT": "disk quota exceeded"}
+WRITE_ERRNOS = {"EROFS": "read-only file system", "EACCES": "permission denied"}
+"""The OSErrors of writing that stop a batch as a `StorageError` (the folder stays resumable)."""
+
+
+def storing(out: Path, write: Callable[..., Any], *args: Any) -> Any:
+    """`write(*args)`; an OSError of a full disk or a read-only folder becomes StorageError."""
+    import errno
+
+    try:
+        return write(*args)
+    except OSError as error:
+        name = errno.errorcode.get(error.errno or 0, "")
+        if name not in DISK_ERRNOS and name not in WRITE_ERRNOS:
+            raise
+        shown = Path(error.filename) if error.filename else out
+        pieces = shown.name.removeprefix(".").split(".")
+        if shown.name.startswith(".") and shown.name.endswith(".tmp") and len(pieces) > 3:
+            shown = shown.with_name(".".join(pieces[:-2]))  # the file a temporary stood for
+        if name in DISK_ERRNOS:
+            message = f"{DISK_ERRNOS[name]} writing {shown}; free space and run"
+        else:
+            message = f"cannot write {shown} ({WRITE_ERRNOS[name]}); make it writable and run"
+        raise StorageError(f"{message} csto run --resume {out}") from None
+
+
+def save_manifest(out: Path, manifest: dict[str, Any], *, tolerant: bool = False) -> None:
+    """Write the manifest; with `tolerant`, a full disk or read-only folder is passed over.
+
+    The manifest file is replaced atomically, so when writing fails the previous one (partial)
+    stays.
+    """
+    from results.store import write_manifest
+
+    try:
+        storing(out, write_manifest, out, manifest)
+    except StorageError:
+        if not tolerant:
+            raise
 
 
 def finish_batch(
@@ -331,13 +487,20 @@ def finish_batch(
 
 
 def read_folder_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest of `folder`; RunFolderError when it has none or cannot be read."""
+    """The checked manifest of run or sweep `folder` (`results.manifest.read_run_manifest`).
+
+    RunFolderError when it has none, cannot be read, or lacks a key a run folder needs (the
+    message names the file and what is wrong).
+    """
     from batches.errors import RunFolderError
-    from results.store import read_manifest
+    from results.layout import DamagedFolderError
+    from results.manifest import read_run_manifest
 
     try:
-        return read_manifest(folder)
+        return read_run_manifest(folder)
     except FileNotFoundError:
         raise RunFolderError(f"{folder}: no manifest.json; not a run folder") from None
-    except (OSError, ValueError) as error:
-        raise RunFolderError(f"{folder}: unreadable manifest.json: {error}") from None
+    except DamagedFolderError as error:
+        raise RunFolderError(str(error)) from None
+    except OSError as error:
+        raise RunFolderError(f"{folder}: unreadable manifest.json: {error.strerror}") from None

@@ -3,9 +3,11 @@
 A sweep varies numeric scenario keys (dotted paths, as `--set` takes them) over ranges
 `KEY=LO:HI[:N]`, on a full grid (N values per key, default 5) or a Latin hypercube of `--points`
 points (`scipy.stats.qmc.LatinHypercube`, seeded from the sweep seed). Every point is a scenario
-(the base with the point's values) validated before anything runs. Point p's chunk c has the seed
-SeedSequence(seed, spawn_key=(p, c)); its tables are written as part p × chunks-per-point + c, so
-a sweep folder is an ordinary run folder with a `point` column, and `--resume` works on it.
+(the base with the point's values) validated before anything runs. The points run as one design
+(`batches.design`): lock-step chunks across points, each chunk one part of the run folder, so a
+sweep folder is an ordinary run folder with a `point` column, and `--resume` works on it.
+`sweep_tasks` is the layout of sweeps written before designs (point p's chunk c seeded
+SeedSequence(seed, spawn_key=(p, c)), part p × chunks-per-point + c), kept to resume them.
 
 A sweep file (`scenarios/sweeps/*.toml`) holds the same in TOML:
 
@@ -26,7 +28,6 @@ from __future__ import annotations
 import itertools
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -36,15 +37,19 @@ import numpy as np
 
 from batches.chunks import CHUNK_SIZE, Chunk
 from batches.executors import Task
-from simulation.scenario import ScenarioError, apply_overrides
+from simulation.scenario import ScenarioError, apply_overrides, read_toml, resolve_extends
 from simulation.schema import Scenario
 
 DESIGNS: tuple[str, ...] = ("grid", "lhs")
 DEFAULT_GRID_VALUES = 5
 DEFAULT_LHS_POINTS = 10
+MAX_GRID_VALUES = 1_000
+"""Most values of one key on a grid (N)."""
+MAX_POINTS = 100_000
+"""Most points of a sweep (a grid's product of N, or an lhs design's points)."""
 SWEEP_PACKAGE = "scenarios.sweeps"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_VARY = re.compile(rf"^(?P<low>{_NUMBER}):(?P<high>{_NUMBER})(?::(?P<n>\d+))?$")
+_VARY = re.compile(rf"^(?P<low>{_NUMBER}):(?P<high>{_NUMBER})(?::(?P<n>\d{{1,12}}))?$")
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,27 @@ def make_vary(key: str, low: float, high: float, n: Any, source: str) -> Vary:
         n = int(n)
         if n < 1 or (n == 1 and low != high):
             raise ScenarioError(source, key, f"expected N >= 2 values (or LO = HI), got {n}")
+        if n > MAX_GRID_VALUES:
+            raise ScenarioError(source, key, f"expected N <= {MAX_GRID_VALUES:,} values, got {n:,}")
     return Vary(key, low, high, n)
+
+
+def grid_values(v: Vary) -> int:
+    """The number of values key `v` takes on a grid."""
+    return v.n if v.n is not None else (1 if v.low == v.high else DEFAULT_GRID_VALUES)
+
+
+def design_size(vary: list[Vary], design: str, points: int | None, source: str = "--vary") -> int:
+    """The number of points of a design, computed before any is made; ScenarioError beyond
+    MAX_POINTS."""
+    if design == "lhs":
+        size = points if points is not None else DEFAULT_LHS_POINTS
+    else:
+        size = math.prod(grid_values(v) for v in vary)
+    if size > MAX_POINTS:
+        what = "--points" if design == "lhs" else "the grid (the product of each key's N)"
+        raise ScenarioError(source, "", f"{what} has {size:,} points; at most {MAX_POINTS:,}")
+    return size
 
 
 def _base_value(known: dict[str, Any], key: str, source: str) -> Any:
@@ -135,8 +160,7 @@ def design_points(
     if design == "grid":
         axes = []
         for v in vary:
-            n = v.n if v.n is not None else (1 if v.low == v.high else DEFAULT_GRID_VALUES)
-            values = np.linspace(v.low, v.high, n)
+            values = np.linspace(v.low, v.high, grid_values(v))
             if v.key in integers:
                 values = np.unique(np.round(values))
             axes.append([_number(x, v.key in integers) for x in values])
@@ -251,24 +275,21 @@ def find_sweep_file(name_or_path: str) -> Path | None:
 
 
 def load_sweep_file(path: Path) -> SweepSpec:
-    """Read and check a sweep file; ScenarioError naming the file and key on any problem."""
+    """Read and check a sweep file; ScenarioError naming the file and key on any problem.
+
+    The file is read as a scenario file is (`read_toml`: a UTF-8 regular file of bounded size),
+    and its `scenario` is found as an `extends` is (`resolve_extends`): a name beside it or
+    shipped, or a .toml path inside its folder, the current folder or the shipped scenarios.
+    """
     source = str(path)
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError(source, "", f"TOML syntax error: {error}") from None
-    except OSError as error:
-        raise ScenarioError(source, "", f"cannot read: {error.strerror}") from None
+    data = read_toml(path)
     unknown = sorted(set(data) - _FILE_KEYS)
     if unknown:
         raise ScenarioError(source, unknown[0], "unknown key")
     scenario = data.get("scenario")
     if not isinstance(scenario, str) or not scenario:
         raise ScenarioError(source, "scenario", "expected the base scenario's name or .toml path")
-    if Path(scenario).suffix == ".toml" and not Path(scenario).is_absolute():
-        sibling = path.parent / scenario
-        scenario = str(sibling) if sibling.exists() else scenario
+    scenario = str(resolve_extends(scenario, path).resolve())
     vary_table = data.get("vary")
     if not isinstance(vary_table, dict) or not vary_table:
         raise ScenarioError(source, "vary", "expected a table of KEY = [LO, HI] or [LO, HI, N]")
@@ -289,8 +310,8 @@ def load_sweep_file(path: Path) -> SweepSpec:
         ):
             raise ScenarioError(source, key, f"expected a positive integer, got {value!r}")
     seed = data.get("seed")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-        raise ScenarioError(source, "seed", f"expected an integer, got {seed!r}")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+        raise ScenarioError(source, "seed", f"expected a non-negative integer, got {seed!r}")
     fixed = data.get("set", {})
     if not isinstance(fixed, dict):
         raise ScenarioError(source, "set", "expected a table of dotted keys and values")
@@ -315,9 +336,8 @@ def _third(spec: list[Any]) -> int | None:
 def is_sweep_file(path: Path) -> bool:
     """Whether `path` reads as a sweep file (a top-level `vary` table) rather than a scenario."""
     try:
-        with open(path, "rb") as handle:
-            return "vary" in tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError):
+        return "vary" in read_toml(path)
+    except ScenarioError:
         return False
 
 

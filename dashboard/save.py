@@ -7,6 +7,7 @@ of its parent. It is validated with `load_scenario` before `write_scenario` retu
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,25 @@ class SaveError(ValueError):
     """A file name or location the dashboard will not write to."""
 
 
-def parent_reference(scenario_ref: str) -> str:
-    """What `extends` should say: a shipped name as is, a file as its absolute path."""
+def parent_reference(scenario_ref: str, saved_in: str | Path | None = None) -> str:
+    """What `extends` should say in a file saved in the folder `saved_in` (default current).
+
+    A shipped name as is; a file as its path relative to `saved_in`, which the file's `extends`
+    can reach only when the parent lies below `saved_in` or the current folder (the places an
+    `extends` may reach, `simulation.scenario.resolve_extends`). SaveError otherwise: the saved
+    file would not load.
+    """
     if scenario_ref in available_scenarios():
         return scenario_ref
-    return str(Path(scenario_ref).resolve())
+    parent = Path(scenario_ref).resolve()
+    folder = Path(saved_in if saved_in is not None else ".").resolve()
+    for place in (folder, Path.cwd().resolve()):
+        if place in parent.parents:
+            return Path(os.path.relpath(parent, folder)).as_posix()
+    raise SaveError(
+        f"{parent} lies outside the save folder {folder} and the current folder, where a saved "
+        "scenario's `extends` cannot reach; save into its folder or copy it here first"
+    )
 
 
 def describe_changes(base_name: str, changes: dict[str, Any]) -> str:
@@ -38,11 +53,19 @@ def describe_changes(base_name: str, changes: dict[str, Any]) -> str:
     return f"{base_name} with {parts}"
 
 
-def scenario_document(scenario_ref: str, changes: dict[str, Any], base_name: str = "") -> dict:
-    """The TOML document: `extends`, a description, then the changed keys as nested tables."""
+def scenario_document(
+    scenario_ref: str,
+    changes: dict[str, Any],
+    base_name: str = "",
+    saved_in: str | Path | None = None,
+) -> dict:
+    """The TOML document: `extends`, a description, then the changed keys as nested tables.
+
+    `saved_in` is the folder the file goes to (default the current one; see `parent_reference`).
+    """
     base_name = base_name or Path(scenario_ref).stem
     document: dict[str, Any] = {
-        "extends": parent_reference(scenario_ref),
+        "extends": parent_reference(scenario_ref, saved_in),
         "description": describe_changes(base_name, changes),
     }
     for key, value in sorted(changes.items()):
@@ -54,10 +77,15 @@ def scenario_document(scenario_ref: str, changes: dict[str, Any], base_name: str
     return document
 
 
-def scenario_text(scenario_ref: str, changes: dict[str, Any], base_name: str = "") -> str:
+def scenario_text(
+    scenario_ref: str,
+    changes: dict[str, Any],
+    base_name: str = "",
+    saved_in: str | Path | None = None,
+) -> str:
     """The TOML text of `scenario_document`, with a comment saying where it came from."""
     head = "# Saved from the csto dashboard: the keys below override the scenario it extends.\n"
-    return head + tomli_w.dumps(scenario_document(scenario_ref, changes, base_name))
+    return head + tomli_w.dumps(scenario_document(scenario_ref, changes, base_name, saved_in))
 
 
 def target_path(folder: str | Path, file_name: str) -> Path:
@@ -92,7 +120,8 @@ def write_scenario(
     path = target_path(folder, file_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_name(f".{path.stem}.saving.toml")
-    scratch.write_text(scenario_text(scenario_ref, changes, base_name), encoding="utf-8")
+    text = scenario_text(scenario_ref, changes, base_name, path.parent)
+    scratch.write_text(text, encoding="utf-8")
     try:
         spec = load_scenario(scratch)
     except Exception:

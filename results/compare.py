@@ -24,10 +24,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from results.layout import has_table, list_parts, missing_table_note, parts_dir
-from results.manifest import read_manifest
+from results.layout import (
+    DamagedFolderError,
+    has_table,
+    list_parts,
+    missing_table_note,
+    parts_dir,
+)
+from results.manifest import MANIFEST_NAME, read_run_manifest
 from results.schema import POINT
 from simulation.record import METRIC_NAMES
 
@@ -91,22 +98,45 @@ def table_parts(
     if parquet.is_dir() or parquet.is_file():
         paths = [parquet] if parquet.is_file() else list(list_parts(parquet, "parquet").values())
         for path in paths:
-            schema_names = pq.read_schema(path).names
-            cols = _with_point(wanted, schema_names)
-            yield pq.read_table(path, columns=cols).to_pandas()
+            yield _damage_named(path, lambda p=path: _parquet_part(p, wanted))
         return
     whole = folder / f"{name}.csv"
     if whole.is_file():
-        header = pd.read_csv(whole, nrows=0).columns
+        header = _damage_named(whole, lambda: pd.read_csv(whole, nrows=0).columns)
         cols = _with_point(wanted, list(header))
-        yield from pd.read_csv(whole, usecols=cols, chunksize=CSV_ROWS, keep_default_na=False)
+        blocks = pd.read_csv(whole, usecols=cols, chunksize=CSV_ROWS, keep_default_na=False)
+        while (block := _damage_named(whole, lambda: next(blocks, None))) is not None:
+            yield block
         return
     csv_parts = list_parts(parts_dir(folder, name, "csv"), "csv")
     if not csv_parts:
         raise FileNotFoundError(f"no table {name!r} in {folder}")
     for path in csv_parts.values():
-        header = pd.read_csv(path, nrows=0).columns
-        yield pd.read_csv(path, usecols=_with_point(wanted, list(header)), keep_default_na=False)
+        yield _damage_named(path, lambda p=path: _csv_part(p, wanted))
+
+
+def _parquet_part(path: Path, wanted: list[str] | None) -> pd.DataFrame:
+    cols = _with_point(wanted, pq.read_schema(path).names)
+    return pq.read_table(path, columns=cols).to_pandas()
+
+
+def _csv_part(path: Path, wanted: list[str] | None) -> pd.DataFrame:
+    header = pd.read_csv(path, nrows=0).columns
+    return pd.read_csv(path, usecols=_with_point(wanted, list(header)), keep_default_na=False)
+
+
+def _damage_named(path: Path, read: Callable[[], Any]) -> Any:
+    """`read()`; a file that cannot be read as its table raises DamagedFolderError naming it."""
+    try:
+        return read()
+    except (pa.ArrowException, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        reason = error
+    except (UnicodeDecodeError, ValueError, OSError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        reason = error
+    first = (str(reason).strip().splitlines() or [type(reason).__name__])[0][:160]
+    raise DamagedFolderError(path, f"unreadable table file ({first})")
 
 
 def _with_point(columns: list[str] | None, available: Sequence[str]) -> list[str] | None:
@@ -181,11 +211,34 @@ def _dates(start: str, months: int) -> list[str]:
     return list(month_labels(start, months))
 
 
+def compared_manifest(folder: Path) -> dict[str, Any]:
+    """The checked manifest of a run or sweep folder to compare (`read_run_manifest`), with the
+    `scenario` and `start` a comparison labels and dates by; DamagedFolderError otherwise."""
+    manifest = read_run_manifest(folder)
+    for key in ("scenario", "start"):
+        if not isinstance(manifest.get(key), str):
+            raise DamagedFolderError(folder / MANIFEST_NAME, f"no {key!r} text; cannot compare")
+    return manifest
+
+
+def read_points(folder: Path) -> pd.DataFrame:
+    """A sweep folder's points.parquet; DamagedFolderError naming it when it cannot be read."""
+    path = folder / "points.parquet"
+    try:
+        points = pd.read_parquet(path)
+    except (OSError, ValueError, pa.ArrowException) as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+        raise DamagedFolderError(path, f"unreadable points table ({first})") from None
+    if POINT not in points.columns:
+        raise DamagedFolderError(path, f"no {POINT!r} column")
+    return points
+
+
 def open_runs(folders: Sequence[str | os.PathLike[str]]) -> Inputs:
     """The run folders to compare (the first is the reference); ValueError if incomparable."""
     groups, warnings, horizons = [], [], set()
     for folder in map(Path, folders):
-        manifest = read_manifest(folder)
+        manifest = compared_manifest(folder)
         if manifest.get("sweep"):
             raise ValueError(f"{folder} is a sweep; compare a sweep folder on its own")
         if manifest.get("status") != "complete":
@@ -215,8 +268,8 @@ def open_runs(folders: Sequence[str | os.PathLike[str]]) -> Inputs:
 def open_sweep(folder: str | os.PathLike[str], reference: int = 0) -> Inputs:
     """The points of a sweep folder, `reference` first."""
     folder = Path(folder)
-    manifest = read_manifest(folder)
-    points = pd.read_parquet(folder / "points.parquet")
+    manifest = compared_manifest(folder)
+    points = read_points(folder)
     if reference not in set(points[POINT]):
         raise ValueError(f"{folder} has points 0..{len(points) - 1}, not {reference}")
     keys = [c for c in points.columns if c != POINT]

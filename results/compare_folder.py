@@ -32,7 +32,8 @@ from results.compare import (
     outcomes_csv,
     parse_months,
 )
-from results.manifest import read_manifest
+from results.layout import DamagedFolderError
+from results.manifest import read_run_manifest
 
 RECORD_NAME = "compare.json"
 COMPARE_STEPS = 3
@@ -56,9 +57,11 @@ def open_inputs(
     `reference` and `others` are run folders.
     """
     try:
-        manifest = read_manifest(reference)
+        manifest = read_run_manifest(reference)
     except FileNotFoundError:
         raise CompareFolderError(f"{reference}: no manifest.json; not a run folder") from None
+    except DamagedFolderError as error:
+        raise CompareFolderError(str(error)) from None
     try:
         if manifest.get("sweep") and not others:
             inputs = open_sweep(reference, reference_point)
@@ -67,6 +70,8 @@ def open_inputs(
         months = parse_months(months_text, inputs.dates)
     except FileNotFoundError as error:
         raise CompareFolderError(f"not a run folder: {error}") from None
+    except DamagedFolderError as error:
+        raise CompareFolderError(str(error)) from None
     except ValueError as error:
         raise CompareFolderError(str(error)) from None
     return inputs, months

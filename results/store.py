@@ -34,6 +34,7 @@ from results.layout import (
     part_path,
     parts_dir,
 )
+from results.lock import LOCK_NAME, FolderLock
 from results.manifest import read_manifest, write_manifest
 from results.schema import (
     POINT,
@@ -128,10 +129,15 @@ def _chosen_tables(tables: Sequence[str] | None) -> tuple[str, ...]:
 
 
 class RunFolderWriter:
-    """Writes one run folder chunk by chunk.
+    """Writes one run folder chunk by chunk, owning it (`results.lock.FolderLock`) meanwhile.
+
+    The lock is taken before anything in the folder is touched and held until `finish` or
+    `close`: a second writer (another process, or `force` on a folder being written) gets
+    `FolderLockedError` naming the holder. `lock.note` says whether a stale lock was taken over.
 
     Args:
-        path: the folder to create; it must not exist unless `force`, which removes it first.
+        path: the folder to create; it must not exist unless `force`, which empties it first
+            (after taking its lock).
         fmt: "parquet" (a directory dataset per table) or "csv" (one file per table).
         force: replace an existing folder.
         tables: the tables to write (default all four); metrics is always written.
@@ -155,15 +161,13 @@ class RunFolderWriter:
         self.finished = False
         self.tables = _chosen_tables(tables)
         self.relations_every = relations_every
-        if self.path.exists() or self.path.is_symlink():
-            if not force:
-                raise FileExistsError(
-                    f"run folder {self.path} already exists; choose another path or use force"
-                )
-            _remove(self.path)
-        self.path.mkdir(parents=True)
-        for name in self.tables:
-            parts_dir(self.path, name, fmt).mkdir(parents=True)
+        self.lock = _take_folder(self.path, force)
+        try:
+            for name in self.tables:
+                parts_dir(self.path, name, fmt).mkdir(parents=True)
+        except BaseException:
+            self.close()
+            raise
 
     @classmethod
     def reopen(
@@ -186,12 +190,26 @@ class RunFolderWriter:
         self.tables, self.relations_every = _chosen_tables(tables), relations_every
         if not self.path.is_dir():
             raise FileNotFoundError(f"no run folder {self.path}")
-        for name in self.tables:
-            directory = parts_dir(self.path, name, fmt)
-            directory.mkdir(parents=True, exist_ok=True)
-            for entry in directory.glob(".*.tmp"):
-                entry.unlink(missing_ok=True)
+        self.lock = FolderLock(self.path).acquire()
+        try:
+            for name in self.tables:
+                directory = parts_dir(self.path, name, fmt)
+                directory.mkdir(parents=True, exist_ok=True)
+                for entry in directory.glob(".*.tmp"):
+                    entry.unlink(missing_ok=True)
+        except BaseException:
+            self.close()
+            raise
         return self
+
+    def close(self) -> None:
+        """Release the folder's lock (idempotent); `finish` does it too."""
+        lock = getattr(self, "lock", None)
+        if lock is not None:
+            lock.release()
+
+    def __del__(self) -> None:  # a writer dropped unfinished leaves no lock behind
+        self.close()
 
     def write_chunk(self, chunk_index: int, record: RunRecord, point: int | None = None) -> None:
         """Write the chosen tables of `record` as part `chunk_index` of each table, atomically."""
@@ -214,6 +232,7 @@ class RunFolderWriter:
         atomic_write(self.path / SUMMARY_NAME, partial(_write_csv, summary))
         write_manifest(self.path, manifest)
         self.finished = True
+        self.close()
         return self.path
 
     def _assemble_csv_tables(self) -> None:
@@ -225,8 +244,37 @@ class RunFolderWriter:
         shutil.rmtree(self.path / PARTS_DIR)
 
 
-def _remove(path: Path) -> None:
-    """Remove a file, symlink or folder tree; refuse the working or home folder or their parents.
+def _take_folder(path: Path, force: bool) -> FolderLock:
+    """Lock the folder `path` for a new writer, creating it, or with `force` emptying it.
+
+    With `force` an existing folder's lock is taken first (FolderLockedError if a live process
+    writes it), then everything but the lock is removed. FileExistsError when `path` exists and
+    holds anything without `force`.
+    """
+    exists = f"run folder {path} already exists; choose another path or use force"
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        if not force:
+            raise FileExistsError(exists)
+        _check_removable(path)
+        path.unlink()
+    elif path.exists():
+        if not force:
+            raise FileExistsError(exists)
+        _check_removable(path)
+    lock = FolderLock(path, create=True).acquire()
+    try:
+        if any(entry.name != LOCK_NAME for entry in path.iterdir()):
+            if not force:  # made by another writer between the check and the lock
+                raise FileExistsError(exists)
+            _clear(path)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+def _check_removable(path: Path) -> None:
+    """Refuse to remove the working or home folder or their parents.
 
     The guard turns a mistaken `--out . --force` into an error instead of a deleted project.
     """
@@ -234,10 +282,18 @@ def _remove(path: Path) -> None:
     for protected in (Path.cwd().resolve(), Path.home().resolve()):
         if target == protected or target in protected.parents:
             raise ValueError(f"refusing to remove {path}: it contains {protected}")
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink()
+
+
+def _clear(folder: Path) -> None:
+    """Remove everything in `folder` but its lock file (the caller holds the lock)."""
+    _check_removable(folder)
+    for entry in folder.iterdir():
+        if entry.name == LOCK_NAME:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def _readable(path: Path, read: Callable[[], pd.DataFrame | pa.Table]) -> Any:

@@ -2,7 +2,8 @@
 
 Rows are laid out in the record's array order (run, then month, then agent or pair), built with
 numpy repeat/tile so that a record of thousands of replications converts without Python loops.
-The columns and dtypes are those of `results.schema`.
+The columns and dtypes are those of `results.schema`. A record with `run_ids` numbers its runs by
+them, and one with `point_ids` (a design chunk over several points) gets a `point` column from them.
 """
 
 from __future__ import annotations
@@ -53,10 +54,29 @@ def _require_shape(what: str, array: np.ndarray, shape: tuple[int, ...]) -> np.n
     return array
 
 
+def _ids(record: RunRecord, ids: np.ndarray, what: str, dtype: np.dtype) -> np.ndarray:
+    """A per-replication id array of `record` as `dtype`, checked to have shape (R,)."""
+    return _require_shape(what, ids, (record.replications,)).astype(dtype, copy=False)
+
+
+def run_numbers(record: RunRecord) -> np.ndarray:
+    """The `run` of each replication: `record.run_ids`, else run_offset + 0..R-1."""
+    if record.run_ids is not None:
+        return _ids(record, record.run_ids, "run_ids", RUN_DTYPE)
+    return np.arange(record.replications, dtype=RUN_DTYPE) + RUN_DTYPE.type(record.run_offset)
+
+
 def _runs(record: RunRecord, repeats: int) -> np.ndarray:
     """Global run numbers, each repeated `repeats` times (the run axis is outermost)."""
-    runs = np.arange(record.replications, dtype=RUN_DTYPE) + RUN_DTYPE.type(record.run_offset)
-    return np.repeat(runs, repeats)
+    return np.repeat(run_numbers(record), repeats)
+
+
+def _points(record: RunRecord, point: int | None, repeats: int) -> int | np.ndarray | None:
+    """The `point` column: `point` everywhere if given, else `record.point_ids` each repeated
+    `repeats` times, else None (no column)."""
+    if point is not None or record.point_ids is None:
+        return point
+    return np.repeat(_ids(record, record.point_ids, "point_ids", POINT_DTYPE), repeats)
 
 
 def _months(record: RunRecord, repeats: int) -> np.ndarray:
@@ -70,10 +90,13 @@ def _dates(record: RunRecord, months: np.ndarray) -> pd.api.extensions.Extension
     return code_labels(months, month_labels(record.start, record.months))
 
 
-def _finish(columns: dict[str, object], name: str, point: int | None) -> pd.DataFrame:
-    """Assemble the columns into table `name`, adding the `point` column first if given."""
+def _finish(columns: dict[str, object], name: str, point: int | np.ndarray | None) -> pd.DataFrame:
+    """Assemble the columns into table `name`, adding the `point` column first if given (one
+    point for every row, or an array of one per row)."""
     df = pd.DataFrame(columns)
-    if point is not None:
+    if isinstance(point, np.ndarray):
+        df.insert(0, POINT, point)
+    elif point is not None:
         df.insert(0, POINT, np.full(len(df), operator.index(point), dtype=POINT_DTYPE))
     return conform(df, name)
 
@@ -90,7 +113,7 @@ def metrics_table(record: RunRecord, point: int | None = None) -> pd.DataFrame:
     for metric in METRIC_NAMES:
         values = _require_shape(f"metrics[{metric!r}]", record.metrics[metric], shape)
         columns[metric] = values.astype(FLOAT, copy=False).reshape(-1)
-    return _finish(columns, "metrics", point)
+    return _finish(columns, "metrics", _points(record, point, record.months))
 
 
 def agents_table(record: RunRecord, point: int | None = None) -> pd.DataFrame:
@@ -109,7 +132,7 @@ def agents_table(record: RunRecord, point: int | None = None) -> pd.DataFrame:
     for name in _AGENT_FLOATS:
         columns[name] = fields[name].astype(FLOAT, copy=False).reshape(-1)
     columns["status"] = code_labels(fields["status"], STATUS_NAMES)
-    return _finish(columns, "agents", point)
+    return _finish(columns, "agents", _points(record, point, record.months * n_agents))
 
 
 def relation_months(months: int, every: int | None) -> np.ndarray:
@@ -141,17 +164,16 @@ def relations_table(
     if len(kept) != record.months:
         relations = relations[:, kept]
     cells = shape[0] * len(kept)
-    runs = np.arange(record.replications, dtype=RUN_DTYPE) + RUN_DTYPE.type(record.run_offset)
     return _finish(
         {
-            "run": np.repeat(runs, len(kept) * n_pairs),
+            "run": _runs(record, len(kept) * n_pairs),
             "month": np.tile(np.repeat(kept, n_pairs), record.replications),
             "source": code_labels(np.tile(sources, cells), record.actor_codes),
             "target": code_labels(np.tile(targets, cells), record.actor_codes),
             "relation": relations[:, :, sources, targets].astype(np.float32).reshape(-1),
         },
         "relations",
-        point,
+        _points(record, point, len(kept) * n_pairs),
     )
 
 
@@ -175,13 +197,16 @@ def events_table(record: RunRecord, point: int | None = None) -> pd.DataFrame:
     """One row per event, in record order; `target` is "" for events without a target."""
     arrays = _event_arrays(record)
     if arrays is None or arrays["run"].size == 0:
-        return _finish(dict(empty_table("events").items()), "events", point)
+        points = _points(record, point, 0)
+        return _finish(dict(empty_table("events").items()), "events", points)
     months = arrays["month"].astype(MONTH_DTYPE)
     targets = arrays["target"].astype(np.int64)
     no_target = len(record.actor_codes)
+    local = arrays["run"].astype(np.int64)
+    points = _points(record, point, 1)
     return _finish(
         {
-            "run": arrays["run"].astype(RUN_DTYPE) + RUN_DTYPE.type(record.run_offset),
+            "run": run_numbers(record)[local],
             "month": months,
             "date": _dates(record, months),
             "actor": code_labels(arrays["actor"], record.actor_codes),
@@ -192,7 +217,7 @@ def events_table(record: RunRecord, point: int | None = None) -> pd.DataFrame:
             "goldstein": arrays["goldstein"].astype(FLOAT),
         },
         "events",
-        point,
+        points[local] if isinstance(points, np.ndarray) else points,
     )
 
 

@@ -2,9 +2,10 @@
 
 A part file exists only once it is complete (`results.atomic`), but a folder can still be damaged
 afterwards: a copy cut short, a disk that filled up, a file overwritten, a second writer's parts.
-Before a folder is resumed (or marked complete), each chunk's four part files are checked against
-what the manifest says the chunk holds: the file opens as its format, has the table's columns
-(`results.schema`) and the right number of rows, and its runs, months and point are the chunk's.
+Before a folder is resumed (or marked complete), each chunk's part files (one per table the
+batch writes) are checked against what the manifest says the chunk holds: the file opens as its
+format, has the table's columns (`results.schema`) and the right number of rows, and its runs,
+months and point are the chunk's.
 
 Rows per chunk of `size` runs and `months` months (`results.tables`): metrics size × months,
 agents size × months × agents, relations size × recorded months × ordered pairs of distinct
@@ -46,7 +47,10 @@ __all__ = [
 class PartExpectation:
     """What part `part` of a batch holds: runs offset .. offset + size - 1 of `point`.
 
-    `relation_months` is the number of months the relations table records (None: every month).
+    `relation_months` is the number of months the relations table records (None: every month);
+    `tables` the tables the batch writes (its manifest's `tables`, default all four). A lock-step
+    design chunk (rows across points, runs numbered within their points) gives the lowest and
+    highest of its `runs` and `points` instead.
     """
 
     part: int
@@ -57,6 +61,9 @@ class PartExpectation:
     actors: int
     point: int | None = None
     relation_months: int | None = None
+    tables: tuple[str, ...] = TABLE_NAMES
+    runs: tuple[int, int] | None = None
+    points: tuple[int, int] | None = None
 
     def rows(self, table: str) -> int | None:
         """The number of rows of `table` in this part (None for events: any number)."""
@@ -70,7 +77,8 @@ class PartExpectation:
         return None
 
     def columns(self, table: str) -> list[str]:
-        return list(schema(table, with_point=self.point is not None))
+        with_point = self.point is not None or self.points is not None
+        return list(schema(table, with_point=with_point))
 
 
 def part_expectations(
@@ -78,24 +86,70 @@ def part_expectations(
 ) -> dict[int, PartExpectation]:
     """Part index -> what it holds, for the batch a (run or sweep) manifest describes.
 
-    The parts follow the batch plan: chunks of `chunk_size` runs; a sweep's point p, chunk c is
-    part p × chunks-per-point + c. Raises DamagedFolderError (naming `source`, the manifest's
-    file) if the manifest lacks what this needs.
+    The parts follow the batch plan: chunks of `chunk_size` runs; a sweep's design chunk i is
+    part i (`design.rows_per_chunk`), and in a sweep of one model per point (a structural key, or
+    written before designs) point p's chunk c is part p × chunks-per-point + c. Only the
+    manifest's `tables` are expected, and the relations table holds the months its
+    `relations_every` keeps. Raises DamagedFolderError (naming `source`, the manifest's file) if
+    the manifest lacks what this needs.
     """
+    from results.tables import relation_months
+
     check_run_manifest(manifest, source)
     runs, chunk_size, months = manifest["runs"], manifest["chunk_size"], manifest["months"]
+    tables = manifest.get("tables") or TABLE_NAMES
+    if not isinstance(tables, list | tuple) or not set(tables) <= set(TABLE_NAMES):
+        raise DamagedFolderError(source, f"'tables' must be some of {list(TABLE_NAMES)}")
+    every = manifest.get("relations_every")
+    if every is not None and (not isinstance(every, int) or isinstance(every, bool) or every < 1):
+        raise DamagedFolderError(source, "'relations_every' must be a positive integer or null")
+    recorded = None if every is None else len(relation_months(months, every))
+    chosen = tuple(name for name in TABLE_NAMES if name in tables)
     scenario = manifest["resolved_scenario"]
     agents = len(scenario.get("agents") or {})
     actors = agents + len(scenario.get("poles") or {})
-    offsets = range(0, runs, chunk_size)
     sweep = manifest.get("sweep")
+    design = manifest.get("design")
+    if sweep and design and not design.get("fallback"):
+        return _design_expectations(
+            design["rows_per_chunk"], runs, months, agents, actors, recorded, chosen
+        )
+    offsets = range(0, runs, chunk_size)
     points: list[int | None] = list(range(len(sweep["points"]))) if sweep else [None]
     expected = {}
     for number, point in enumerate(points):
         for index, offset in enumerate(offsets):
             part = number * len(offsets) + index
             size = min(chunk_size, runs - offset)
-            expected[part] = PartExpectation(part, offset, size, months, agents, actors, point)
+            expected[part] = PartExpectation(
+                part, offset, size, months, agents, actors, point, recorded, chosen
+            )
+    return expected
+
+
+def _design_expectations(
+    rows_per_chunk: list[int],
+    runs: int,
+    months: int,
+    agents: int,
+    actors: int,
+    relation_months: int | None,
+    tables: tuple[str, ...],
+) -> dict[int, PartExpectation]:
+    """The parts of a lock-step design: chunk i holds rows offset .. offset + size - 1 of the
+    point-major layout (row = point × runs + run)."""
+    expected = {}
+    offset = 0
+    for part, size in enumerate(rows_per_chunk):
+        rows = np.arange(offset, offset + size)
+        within = rows % runs
+        expected[part] = PartExpectation(
+            part, offset, size, months, agents, actors,
+            relation_months=relation_months, tables=tables,
+            runs=(int(within.min()), int(within.max())),
+            points=(int(rows[0] // runs), int(rows[-1] // runs)),
+        )  # fmt: skip
+        offset += size
     return expected
 
 
@@ -113,7 +167,7 @@ def verify_part(
     "relations.parquet/part-00003.parquet: 42000 rows, expected 84000".
     """
     folder = Path(folder)
-    for table in TABLE_NAMES:
+    for table in expected.tables:
         path = part_path(folder, table, fmt, part)
         where = path.relative_to(folder)
         if not path.is_file():
@@ -234,10 +288,12 @@ def _compare(
     count = expected.rows(table)
     if count is not None and rows != count:
         return f"{rows} rows, expected {count}"
-    last_run = expected.offset + expected.size - 1
-    bounds = {"run": (expected.offset, last_run), "month": (0, expected.months - 1)}
+    runs = expected.runs or (expected.offset, expected.offset + expected.size - 1)
+    bounds = {"run": runs, "month": (0, expected.months - 1)}
     if expected.point is not None:
         bounds[POINT] = (expected.point, expected.point)
+    elif expected.points is not None:
+        bounds[POINT] = expected.points
     for key, (low, high) in bounds.items():
         seen = ranges.get(key)
         if seen is None:

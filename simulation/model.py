@@ -18,6 +18,7 @@ from agents.catalogue import ACTION_ID, CatalogueBuilder, Menu
 from agents.country import SITE_KINDS, Country
 from agents.pole import Pole
 from agents.reactions import apply_action
+from agents.signals import is_signal, remember_signals, signal_discount, signal_retention
 from simulation.alliance import collective_response, update_credibility
 from simulation.calendar import calendar_month, month_index
 from simulation.metrics import cohesion_components
@@ -383,6 +384,8 @@ class CSTOModel(mesa.Model):
             if menu.needs_offence[k]:
                 since = month - state.last_offence[:, actor, target].astype(int)
                 mask[:, k] &= since <= memory.offence_memory
+            if menu.rung[k] > 0:
+                mask[:, k] &= self.on_ladder(actor, target, int(menu.rung[k]))
             if np.isfinite(menu.relation_below[:, k]).any():
                 mask[:, k] &= state.relation[:, actor, target] < menu.relation_below[:, k]
             if menu.conflict[k] >= 0:
@@ -396,11 +399,31 @@ class CSTOModel(mesa.Model):
                 mask[:, k] &= state.status[:, actor] == Status.member
         return mask
 
+    def ladder_rung(self, actor: int, target: int) -> np.ndarray:
+        """(R,) the rung `actor` stands on toward `target`: that of its last protest against it,
+        or 0 (the foot) once `escalation_memory` months have passed without one."""
+        state = self.state
+        since = self.month - state.protest_month[:, actor, target].astype(int)
+        memory = self.params.dynamics.escalation_memory
+        return np.where(since <= memory, state.protest_rung[:, actor, target], 0)
+
+    def on_ladder(self, actor: int, target: int, rung: int) -> np.ndarray:
+        """(R,) whether a protest of `rung` is open to `actor` toward `target` (Kahn 1965): the
+        next rung above the last one used within the memory; the top rung may be repeated."""
+        current = self.ladder_rung(actor, target)
+        top = max(self.catalogue.rungs.values(), default=0)
+        return (current == rung - 1) | ((rung == top) & (current == top))
+
     def answer_offences(self, actor: int, menu: Menu, choice: np.ndarray) -> None:
-        """An offence answered (a summons, a recall) is not answered again."""
+        """An offence answered (a summons, a recall) is not answered again; the protest's rung
+        and month are remembered for the escalation ladder (`on_ladder`)."""
         answered = menu.needs_offence[choice] & (choice > 0)
         runs = np.nonzero(answered)[0]
-        self.state.last_offence[runs, actor, menu.targets[choice[runs]]] = NEVER
+        targets = menu.targets[choice[runs]]
+        state = self.state
+        state.last_offence[runs, actor, targets] = NEVER
+        state.protest_rung[runs, actor, targets] = menu.rung[choice[runs]]
+        state.protest_month[runs, actor, targets] = self.month
 
     def carry_out(
         self,
@@ -417,11 +440,20 @@ class CSTOModel(mesa.Model):
             return
         runs = np.flatnonzero(where)
         picked = choice[runs]
+        goldstein = menu.number("goldstein", runs, picked)
+        signal = is_signal(
+            self.params, actor, menu.targets[picked], menu.number("weight", runs, picked)
+        )
+        if signal.any():
+            actions = menu.actions[picked]
+            discount = signal_discount(self.params, self.state, actor, actions, runs)
+            goldstein[:, self.params.patron] *= np.where(signal, discount, 1.0)
+            remember_signals(self.params, self.state, actor, actions, signal, runs)
         apply_action(
             self.params,
             self.state,
             actor,
-            menu.number("goldstein", runs, picked),
+            goldstein,
             self.month,
             self.reaction,
             menu.favour_act,
@@ -466,6 +498,7 @@ class CSTOModel(mesa.Model):
         discount = params.alliance.credibility_discount[:, None]
         state.credibility_alpha *= discount
         state.credibility_beta *= discount
+        state.signals *= signal_retention(params)[:, None, None]
         posture = state.posture[:, : params.agents]
         state.months_not_aligned = np.where(posture <= 0, state.months_not_aligned + 1, 0).astype(
             np.int16

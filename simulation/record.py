@@ -54,6 +54,10 @@ class RunRecord:
         events: name -> 1-D array for each of EVENT_FIELDS; `run` is local (0..R-1), `actor` and
             `target` index actor_codes (target -1: none), `goldstein` is the weight toward the
             target.
+        run_ids: optional (R,) int array, the `run` of each replication when it is not
+            `run_offset + r` (a design chunk numbers its runs within their points).
+        point_ids: optional (R,) int array, the design point of each replication (a design
+            chunk holds the runs of several points); None for a record of one scenario.
     """
 
     start: str
@@ -66,6 +70,8 @@ class RunRecord:
     agents: dict[str, np.ndarray]
     relations: np.ndarray
     events: dict[str, np.ndarray] = field(default_factory=dict)
+    run_ids: np.ndarray | None = None
+    point_ids: np.ndarray | None = None
 
     @property
     def replications(self) -> int:

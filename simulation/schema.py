@@ -267,6 +267,21 @@ class DynamicsSpec(Strict):
     public_reaction: NonNegative = Field(0.8, le=10.0, description="mu moves by this x surprise")
     offence_memory: int = Field(2, ge=0, le=24, description="months an offence can be answered")
     conflict_memory: int = Field(3, ge=0, le=24, description="months a conflict stays active")
+    escalation_memory: int = Field(
+        0,
+        ge=0,
+        le=60,
+        description="months a protest is remembered: a new offence by the same offender within "
+        "them can only be answered a rung higher; after them the ladder relaxes (0: no ladder)",
+    )
+    signal_fatigue: Unit = Field(
+        0.0,
+        description="share of its favour a signal to the patron loses per recent signal of the "
+        "same kind (0: every signal earns the same)",
+    )
+    signal_memory: NonNegative = Field(
+        6.0, le=60.0, description="months: the mean life of the decaying count of recent signals"
+    )
 
 
 class AggressionSpec(Strict):

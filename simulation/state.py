@@ -8,7 +8,7 @@ import numpy as np
 
 from simulation.parameters import Parameters
 from simulation.record import Status
-from simulation.schema import Scenario
+from simulation.schema import ACTION_NAMES, Scenario
 
 NEVER = -10_000
 """Month stamp meaning 'never happened' (for offences, attacks, negotiations)."""
@@ -35,6 +35,9 @@ class WorldState:
     attacked_by: np.ndarray  # (R, N) int16: this month's attacker of i, -1 if none
     request: np.ndarray  # (R, N) bool: i invoked Article 4 this month
     request_month: np.ndarray  # (R,) int16: month of the last Article 4 request
+    protest_rung: np.ndarray  # (R, A, A) int8: rung of i's last protest against j, at [r, i, j]
+    protest_month: np.ndarray  # (R, A, A) int16: month of that protest
+    signals: np.ndarray  # (R, N, actions): decaying count of i's recent signals to the patron
     done_once: dict[tuple[int, int, int], np.ndarray]  # (agent, action, target) -> (R,) bool
 
     @property
@@ -87,5 +90,8 @@ def initial_state(scenario: Scenario, params: Parameters, replications: int) -> 
         attacked_by=np.full((r, n), -1, dtype=np.int16),
         request=np.zeros((r, n), dtype=bool),
         request_month=np.full(r, NEVER, dtype=np.int16),
+        protest_rung=np.zeros((r, a, a), dtype=np.int8),
+        protest_month=np.full((r, a, a), NEVER, dtype=np.int16),
+        signals=np.zeros((r, n, len(ACTION_NAMES))),
         done_once={},
     )

@@ -261,7 +261,7 @@ def test_save_refuses_bad_names_and_invalid_values(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_file_scenario_is_extended_by_absolute_path(tmp_path, workdir, write_scenario):
+def test_a_file_scenario_is_extended_by_relative_path(tmp_path, workdir, write_scenario):
     # `extends` reaches files below the current folder (workdir is tmp_path)
     parent = write_scenario("[world]\noverstretch = 0.2\n", name="mine")
     path, _ = write_scenario_file(tmp_path, parent)

@@ -354,10 +354,11 @@ except FolderLockedError as error:
 """
 
 
-def _python(code: str, *args: object, **options) -> subprocess.Popen:
+def _python(code: str, *args: object, env_extra: dict | None = None, **options) -> subprocess.Popen:
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        **(env_extra or {}),
     }
     command = [sys.executable, "-c", code, *map(str, args)]
     return subprocess.Popen(command, env=env, text=True, **options)
@@ -496,6 +497,7 @@ def _folder(path: Path, fmt: str = "parquet", points: int = 0) -> Path:
         record = synthetic_record(expected.size, MONTHS, run_offset=expected.offset, seed=part)
         writer.write_chunk(part, record, expected.point)
     write_manifest(path, manifest)
+    writer.close()
     return path
 
 
@@ -658,7 +660,6 @@ def test_a_horizon_beyond_the_schema_is_refused(cli, months):
     assert_clean_error(cli("show", "baseline", "--months", months), "--months")
 
 
-@pytest.mark.xfail(strict=True, reason="the default folder does not yet use safe_folder_name")
 def test_a_scenario_name_cannot_write_outside_the_runs_folder(cli, workdir, write_scenario):
     path = write_scenario('name = "../escaped"\n')
     result = cli("run", path, "--runs", 2, "--months", 1, "--no-plots", "-q")
@@ -667,7 +668,6 @@ def test_a_scenario_name_cannot_write_outside_the_runs_folder(cli, workdir, writ
     assert [p.name[: len("escaped-")] for p in (workdir / "runs").iterdir()] == ["escaped-"]
 
 
-@pytest.mark.xfail(strict=True, reason="resume does not yet use verified_chunks")
 def test_resume_never_marks_complete_a_folder_whose_tables_cannot_be_read(cli, workdir):
     folder = workdir / "r"
     args = ("run", "baseline", "--runs", 2, "--months", 1, "--no-plots", "-q", "--out", folder)
@@ -679,3 +679,425 @@ def test_resume_never_marks_complete_a_folder_whose_tables_cannot_be_read(cli, w
     assert result.exit_code == 0, result.output
     assert read_manifest(folder)["status"] == "complete"
     assert len(read_table(folder, "agents")) == 2 * len(COUNTRIES)
+
+
+# --- killed pools leave nothing behind -----------------------------------------------------------
+
+
+def _marked_processes(marker: str) -> list[int]:
+    """Processes whose environment carries `marker` (scanned in /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+def test_workers_end_with_a_killed_parent(tmp_path):
+    marker = f"CSTO_TEST_MARKER={os.getpid()}-{time.time_ns()}"
+    name, value = marker.split("=")
+    out = tmp_path / "out"
+    command = (
+        "run baseline --runs 40000 --months 24 --workers 2 --tables metrics --no-plots -q "
+        f"--yes --out {out}"
+    )
+    code = "import sys; from cli import main; main(sys.argv[1:])"
+    parent = _python(code, *command.split(), env_extra={name: value}, stderr=subprocess.PIPE)
+    try:
+        part = out / "metrics.parquet" / "part-00000.parquet"
+        for _ in range(1200):  # a part is written once the workers are running
+            if part.exists() or parent.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert parent.poll() is None, parent.stderr.read()
+        assert len(_marked_processes(marker)) >= 3  # the parent and its two workers
+        parent.kill()
+        parent.wait()
+        for _ in range(100):
+            if not _marked_processes(marker):
+                break
+            time.sleep(0.1)
+        assert _marked_processes(marker) == []
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        parent.wait()
+        for pid in _marked_processes(marker):
+            os.kill(pid, signal.SIGKILL)
+
+
+# --- the batch commands: one owner, cost, bounds, damage, disk ----------------------------------
+
+QUICK = ("--runs", 2, "--months", 1, "--no-plots", "-q")
+
+
+def _quick_run(cli, out: Path, *extra: object):
+    return cli("run", "baseline", *QUICK, "--out", out, *extra)
+
+
+def test_a_run_into_a_folder_a_live_process_holds_is_refused(cli, holder):
+    folder, process = holder
+    result = _quick_run(cli, folder, "--force")  # --force into a live folder
+    assert_clean_error(result, str(folder), f"pid {process.pid} on {socket.gethostname()}")
+    assert sorted(p.name for p in folder.iterdir()) == [LOCK_NAME]  # nothing removed or written
+    assert_clean_error(_quick_run(cli, folder), "already exists")
+    assert_clean_error(cli("run", "--resume", folder), "no manifest.json")
+
+
+def test_two_real_runs_into_one_folder(workdir):
+    """Two csto processes with --force into one folder: one writes it, the other exits 2."""
+    out = workdir / "shared"
+    code = "import sys; from cli import main; main(sys.argv[1:])"
+    args = ("run", "baseline", "--runs", 3000, "--months", 12, "--tables", "metrics")
+    runs = [
+        _python(code, *args, "--seed", seed, "--no-plots", "-q", "--force", "--out", out,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for seed in (1, 2)
+    ]  # fmt: skip
+    results = [(p.wait(), p.stderr.read()) for p in runs]
+    for process in runs:
+        process.stdout.close()
+        process.stderr.close()
+    codes = sorted(code for code, _ in results)
+    manifest = read_manifest(out)
+    assert manifest["status"] == "complete"
+    assert manifest["runs_completed"] == manifest["runs"] == 3000
+    assert len(read_table(out, "metrics")) == 3000 * 12  # the runs of one seed only
+    assert codes in ([0, 0], [0, 2])  # one after the other, or the second refused
+    for code, stderr in results:
+        if code == 2:
+            assert "is in use by pid" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def test_a_stale_lock_is_taken_over_with_a_note(cli, workdir):
+    folder = workdir / "stale"
+    folder.mkdir()
+    _plant(folder, socket.gethostname(), age=60)  # pid 4,000,000: not alive
+    result = _quick_run(cli, folder, "--force")
+    assert result.exit_code == 0, result.output
+    assert "note: " in result.stderr and "took over the stale lock of pid 4000000" in result.stderr
+    assert read_manifest(folder)["status"] == "complete"
+    assert not (folder / LOCK_NAME).exists()
+
+
+def test_compare_into_a_folder_a_live_process_holds_is_refused(cli, workdir, holder):
+    folder, process = holder
+    for name in ("a", "b"):
+        assert _quick_run(cli, workdir / name).exit_code == 0
+    result = cli("compare", workdir / "a", workdir / "b", "--out", folder, "--force", "-q")
+    assert_clean_error(result, f"pid {process.pid}")
+
+
+COSTLY = {
+    "runs": (("run", "baseline", "--runs", 10_000_000), "more than 2.0 h"),
+    "months x runs": (("run", "baseline", "--runs", 400_000, "--months", 1200), "of disk"),
+    "grid": (
+        ("sweep", "baseline", "--vary", "world.overstretch=0:1:1000", "--runs", 10_000),
+        "more than",
+    ),
+    "lhs": (
+        (
+            "sweep",
+            "baseline",
+            "--vary",
+            "world.overstretch=0:1",
+            "--design",
+            "lhs",
+            "--points",
+            100_000,
+            "--runs",
+            1000,
+        ),
+        "more than",
+    ),  # fmt: skip
+    "grid values": (("sweep", "baseline", "--vary", "world.overstretch=0:0.5:100000000"), "N <="),
+    "grid points": (
+        (
+            "sweep",
+            "baseline",
+            "--vary",
+            "world.overstretch=0:1:1000",
+            "--vary",
+            "agents.BLR.beta_loyalty=0:1:1000",
+        ),
+        "1,000,000 points",
+    ),  # fmt: skip
+}
+
+
+@pytest.mark.parametrize("case", COSTLY, ids=list(COSTLY))
+def test_cost_is_checked_before_anything_is_allocated_or_written(cli, workdir, case):
+    args, fragment = COSTLY[case]
+    started = time.perf_counter()
+    result = cli(*args, "--out", "out")
+    assert_clean_error(result, fragment)
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (workdir / "out").exists() and not (workdir / "runs").exists()
+    assert time.perf_counter() - started < 30  # refused, not planned (a loose bound)
+
+
+def test_yes_runs_beyond_the_limits(cli, workdir, monkeypatch):
+    import batches.cost
+
+    monkeypatch.setattr(batches.cost, "MAX_BYTES", 1.0)
+    assert_clean_error(_quick_run(cli, workdir / "a"), "--yes", "of disk")
+    assert not (workdir / "a").exists()
+    result = cli("run", "baseline", "--runs", 2, "--months", 1, "--no-plots", "--yes", "--out", "b")
+    assert result.exit_code == 0, result.output
+    assert "estimated: 2 replication-months" in result.stdout
+
+
+def test_the_estimate_is_of_the_order_of_a_real_folder(tmp_path):
+    from batches.cost import estimate
+
+    folder = tmp_path / "r"
+    assert invoke_run(folder, "--runs", 200, "--months", 12, "--relations-every", 3) == 0
+    written = sum(p.stat().st_size for p in folder.rglob("*.parquet") if p.is_file())
+    guess = estimate(200, 12, relations_every=3).bytes
+    assert guess / 3 < written < guess * 3
+    tables = estimate(200, 12, tables=("metrics",)).bytes
+    assert tables < guess / 5
+
+
+def invoke_run(folder: Path, *args: object) -> int:
+    from conftest import invoke
+
+    return invoke("run", "baseline", *args, "--no-plots", "-q", "--out", folder).exit_code
+
+
+SEEDED = {
+    "run": ("run", "baseline", "--runs", 2),
+    "sweep": ("sweep", "baseline", "--vary", "world.overstretch=0:1:2"),
+    "compare": ("compare", "."),
+    "history": ("history", "--runs", 2),
+}
+
+
+@pytest.mark.parametrize("command", SEEDED, ids=list(SEEDED))
+@pytest.mark.parametrize("seed", ["-1", "1.5", "x"])
+def test_seed_is_a_non_negative_integer(cli, command, seed):
+    result = cli(*SEEDED[command], "--seed", seed)
+    assert_clean_error(result, "error: ", "'--seed'", seed)
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+USAGE = {
+    "unknown option": (("run", "baseline", "--bogus"), "--bogus"),
+    "missing argument": (("compare",), "REFERENCE"),
+    "bad choice": (("run", "baseline", "--format", "xlsx"), "'--format'"),
+    "not a number": (("run", "baseline", "--runs", "many"), "'--runs'"),
+    "unknown command": (("bogus",), "bogus"),
+    "missing value": (("run", "baseline", "--out"), "--out"),
+}
+
+
+@pytest.mark.parametrize("case", USAGE, ids=list(USAGE))
+def test_a_usage_error_is_one_line(cli, case):
+    args, fragment = USAGE[case]
+    result = cli(*args)
+    assert_clean_error(result, fragment)
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
+
+
+SWEEP_FILES = {
+    "not UTF-8": (b'scenario = "baseline"\ndescription = "\xff"\n', "UTF-8"),
+    "outside": (b'scenario = "/etc/x.toml"\n[vary]\n"world.overstretch" = [0, 1]\n', "extends"),
+    "negative seed": (
+        b'scenario = "baseline"\nseed = -3\n[vary]\n"world.overstretch" = [0, 1]\n',
+        "non-negative",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SWEEP_FILES, ids=list(SWEEP_FILES))
+def test_a_bad_sweep_file_is_one_line(cli, workdir, case):
+    content, fragment = SWEEP_FILES[case]
+    path = workdir / "s.toml"
+    path.write_bytes(content)
+    from batches.sweeps import load_sweep_file
+
+    with pytest.raises(ScenarioError, match=re.escape(fragment)):
+        load_sweep_file(path)
+    result = cli("sweep", path, "--out", "out")
+    assert_clean_error(result, str(path))
+    assert not (workdir / "out").exists()
+
+
+def test_a_sweep_file_that_is_a_fifo_does_not_hang(cli, workdir):
+    path = workdir / "s.toml"
+    os.mkfifo(path)
+    assert_clean_error(cli("sweep", path), str(path))
+    assert_clean_error(cli("validate", path), str(path), "not a regular file")
+
+
+@pytest.fixture
+def finished(cli, workdir):
+    """Two finished run folders a and b."""
+    for name in ("a", "b"):
+        assert _quick_run(cli, workdir / name).exit_code == 0
+    return workdir / "a", workdir / "b"
+
+
+READERS = {
+    "compare": lambda cli, a, b: cli("compare", a, b, "--out", "c", "-q"),
+    "plot": lambda cli, a, b: cli("plot", a),
+}
+
+
+@pytest.mark.parametrize("reader", READERS, ids=list(READERS))
+@pytest.mark.parametrize("case", MANIFEST_DAMAGE, ids=list(MANIFEST_DAMAGE))
+def test_every_reader_names_a_damaged_manifest(cli, finished, reader, case):
+    a, b = finished
+    (a / "manifest.json").write_bytes(MANIFEST_DAMAGE[case][0])
+    result = READERS[reader](cli, a, b)
+    assert_clean_error(result, str(a / "manifest.json"), MANIFEST_DAMAGE[case][1])
+
+
+@pytest.mark.parametrize("reader", READERS, ids=list(READERS))
+def test_every_reader_names_a_manifest_missing_keys(cli, finished, reader):
+    a, b = finished
+    write_manifest(a, {"status": "complete"})
+    result = READERS[reader](cli, a, b)
+    assert_clean_error(result, str(a / "manifest.json"), "no 'runs' key")
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=list(DAMAGE))
+def test_compare_and_the_api_name_a_damaged_part(cli, finished, damage):
+    from batches.api import open_folder
+
+    a, b = finished
+    part = a / "metrics.parquet" / "part-00000.parquet"
+    DAMAGE[damage](part)
+    assert_clean_error(cli("compare", a, b, "--out", "c", "-q"), str(part))
+    with pytest.raises(DamagedFolderError, match=re.escape(str(part))):
+        open_folder(a).metrics  # noqa: B018 - the lazy table is read here
+
+
+def test_the_api_names_a_damaged_manifest(finished):
+    from batches.api import open_folder
+    from batches.errors import RunFolderError
+
+    a, _ = finished
+    (a / "manifest.json").write_bytes(b"[]")
+    with pytest.raises(RunFolderError, match=re.escape(str(a / "manifest.json"))):
+        open_folder(a)
+
+
+@pytest.mark.parametrize("code", ["ENOSPC", "EROFS", "EACCES"])
+def test_disk_full_or_read_only_is_one_line_and_resumable(cli, workdir, monkeypatch, code):
+    import errno
+
+    from batches.chunks import CHUNK_SIZE
+
+    written = []
+    original = RunFolderWriter.write_chunk
+
+    def failing(self, part, record, point=None):
+        if written:
+            target = self.path / "metrics.parquet" / f".part-{part:05d}.parquet.123.tmp"
+            raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)), str(target))
+        written.append(part)
+        return original(self, part, record, point)
+
+    monkeypatch.setattr(RunFolderWriter, "write_chunk", failing)
+    out = workdir / "r"
+    runs = CHUNK_SIZE + 1
+    result = cli("run", "baseline", "--runs", runs, "--months", 1, "--no-plots", "-q", "--out", out)
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output
+    assert f"csto run --resume {out}" in lines[0]
+    assert str(out / "metrics.parquet" / "part-00001.parquet") in lines[0]
+    assert ("disk full writing" in lines[0]) == (code == "ENOSPC")
+    manifest = read_manifest(out)
+    assert manifest["status"] == "partial"
+    assert manifest["runs_completed"] == CHUNK_SIZE  # kept current as chunks finish
+    assert not (out / LOCK_NAME).exists()
+    monkeypatch.setattr(RunFolderWriter, "write_chunk", original)
+    assert cli("run", "--resume", out, "--no-plots", "-q").exit_code == 0
+    assert read_manifest(out)["status"] == "complete"
+    assert len(read_table(out, "metrics")) == runs
+
+
+def test_a_part_damaged_during_the_run_keeps_the_folder_partial(cli, workdir, monkeypatch):
+    original = RunFolderWriter.write_chunk
+
+    def damaging(self, part, record, point=None):
+        original(self, part, record, point)
+        _truncate(self.path / "agents.parquet" / f"part-{part:05d}.parquet")
+
+    monkeypatch.setattr(RunFolderWriter, "write_chunk", damaging)
+    out = workdir / "r"
+    result = _quick_run(cli, out)
+    assert result.exit_code == 1, result.output
+    assert "agents.parquet/part-00000.parquet" in result.stderr
+    assert "Traceback" not in result.output
+    assert read_manifest(out)["status"] == "partial"
+    monkeypatch.setattr(RunFolderWriter, "write_chunk", original)
+    resumed = cli("run", "--resume", out, "--no-plots", "-q")
+    assert resumed.exit_code == 0, resumed.output
+    assert read_manifest(out)["status"] == "complete"
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=list(DAMAGE))
+def test_resume_reruns_damaged_parts_and_names_them(cli, workdir, damage):
+    out = workdir / "r"
+    assert _quick_run(cli, out).exit_code == 0
+    manifest = read_manifest(out)
+    write_manifest(out, {**manifest, "status": "partial"})
+    part = out / "relations.parquet" / "part-00000.parquet"
+    DAMAGE[damage](part)
+    result = cli("run", "--resume", out, "--no-plots", "-q")
+    assert result.exit_code == 0, result.output
+    assert f"note: {out}: relations.parquet/part-00000.parquet: " in result.stderr
+    assert read_manifest(out)["status"] == "complete"
+    assert len(read_table(out, "relations")) > 0
+
+
+def test_an_unreachable_scheduler_leaves_no_folder(cli, workdir, monkeypatch):
+    pytest.importorskip("distributed")
+    import batches.executors
+
+    def unreachable(workers, scheduler):
+        raise OSError(f"Timed out trying to connect to {scheduler} after 30 s")
+
+    monkeypatch.setattr(batches.executors, "dask_client", unreachable)
+    args = ("--executor", "dask", "--scheduler", "tcp://127.0.0.1:9")
+    result = cli("run", "baseline", *QUICK, *args, "--out", "r")
+    assert result.exit_code == 1 and "nothing was written" in result.stderr, result.output
+    assert not (workdir / "r").exists()
+    sweep = cli("sweep", "baseline", "--vary", "world.overstretch=0:1:2", *QUICK, *args)
+    assert sweep.exit_code == 1, sweep.output
+    assert not list((workdir / "runs").glob("*"))  # the sweep's folder is gone
+
+
+def test_a_saved_scenario_extends_its_parent_where_extends_reaches(tmp_path, monkeypatch):
+    from dashboard.save import SaveError, write_scenario
+
+    monkeypatch.chdir(tmp_path)
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / "mine.toml").write_text('extends = "world-2022"\n[world]\noverstretch = 0.2\n')
+    path, _ = write_scenario(
+        saved, "child", str(saved / "mine.toml"), {"agents.GEO.beta_trade": 1.0}
+    )
+    assert read_toml(path)["extends"] == "mine.toml"
+    monkeypatch.chdir(ROOT)  # the saved file loads from anywhere: its parent is beside it
+    assert load_scenario(path).world.overstretch == 0.2
+
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.toml"
+    outside.write_text('extends = "world-2022"\n')
+    try:
+        monkeypatch.chdir(tmp_path)
+        with pytest.raises(SaveError, match="outside the save folder"):
+            write_scenario(saved, "lost", str(outside), {})
+        assert not (saved / "lost.toml").exists()
+    finally:
+        outside.unlink()

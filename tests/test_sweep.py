@@ -1,4 +1,5 @@
-"""Sweeps: parsing --vary, grid and LHS designs, seeds per (point, chunk), the sweep folder."""
+"""Sweeps: parsing --vary, grid and LHS designs, the sweep folder run as one design (lock-step
+chunks across points, crn), its resumption; the per-(point, chunk) seeds of older sweeps."""
 
 from __future__ import annotations
 
@@ -133,3 +134,83 @@ def test_sweep_rejects_bad_points_before_running(tmp_path):
 def test_help_states_the_cost():
     result = invoke("sweep", "--help")
     assert "points x runs" in result.output
+
+
+# --- a sweep is one design ----------------------------------------------------------------------
+
+SWEEP_ARGS = (
+    "sweep", "baseline", "--vary", "agents.BLR.beta_loyalty=0.5:2.5:2",
+    "--vary", "dynamics.standing_decay=0.01:0.1:2", "--runs", 5, "--months", 3,
+    "--seed", 8, "--no-plots", "-q",
+)  # fmt: skip
+
+
+def _design_of(folder, crn=True):
+    from batches.design import Design
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    base = load_scenario("baseline", months=3)
+    points = pd.read_parquet(folder / "points.parquet")
+    return Design(base, points, runs=5, seed=8, months=3, crn=crn), manifest
+
+
+def test_a_sweep_runs_as_lock_step_chunks_across_points(tmp_path, monkeypatch):
+    from batches.design import design_tables
+    from results.verify import verified_chunks
+
+    monkeypatch.setattr("batches.chunks.CHUNK_SIZE", 7)  # 4 points x 5 runs: chunks of 7, 7, 6
+    out = tmp_path / "sw"
+    assert invoke(*SWEEP_ARGS, "--out", out).exit_code == 0
+    design, manifest = _design_of(out)
+    assert manifest["design"]["rows_per_chunk"] == [7, 7, 6]
+    assert manifest["design"]["crn"] is True and manifest["design"]["fallback"] is None
+    assert manifest["chunks_completed"] == [0, 1, 2]
+    assert verified_chunks(out, manifest) == ({0, 1, 2}, {})
+    expected = design_tables(design, tables=("metrics", "agents", "events"))
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(read_table(out, name), frame)
+    agents = read_table(out, "agents")
+    first, second = (agents[agents["point"] == p].drop(columns="point") for p in (0, 1))
+    assert not first.reset_index(drop=True).equals(second.reset_index(drop=True))
+
+    independent = tmp_path / "no-crn"
+    assert invoke(*SWEEP_ARGS, "--no-crn", "--out", independent).exit_code == 0
+    design, manifest = _design_of(independent, crn=False)
+    assert manifest["design"]["crn"] is False
+    pd.testing.assert_frame_equal(
+        read_table(independent, "agents"), design_tables(design, tables=("agents",))["agents"]
+    )
+    assert not read_table(independent, "agents").equals(agents)
+
+
+def test_a_sweep_with_a_failed_chunk_resumes_to_the_same_tables(tmp_path, monkeypatch):
+    from batches.chunks import run_chunk
+
+    def fail_chunk_1(scenario, months, chunk, **payload):
+        if chunk.index == 1:
+            raise RuntimeError("injected")
+        return run_chunk(scenario, months, chunk, **payload)
+
+    monkeypatch.setattr("batches.chunks.CHUNK_SIZE", 7)
+    monkeypatch.setattr("batches.chunks.run_chunk", fail_chunk_1)
+    assert invoke(*SWEEP_ARGS, "--out", tmp_path / "p").exit_code == 1
+    manifest = json.loads((tmp_path / "p" / "manifest.json").read_text())
+    assert manifest["chunks_completed"] == [0, 2]
+    monkeypatch.setattr("batches.chunks.run_chunk", run_chunk)
+    assert invoke("run", "--resume", tmp_path / "p", "-q", "--no-plots").exit_code == 0
+    assert invoke(*SWEEP_ARGS, "--out", tmp_path / "w").exit_code == 0
+    for name in ("metrics", "agents", "events", "relations"):
+        pd.testing.assert_frame_equal(
+            read_table(tmp_path / "p", name), read_table(tmp_path / "w", name)
+        )
+
+
+def test_a_structural_key_sweeps_one_model_per_point(tmp_path):
+    out = tmp_path / "s"
+    args = ("sweep", "baseline", "--vary", "alliance.summit_month=3:9:2", "--runs", 3)
+    assert invoke(*args, "--months", 2, "--no-plots", "-q", "--out", out).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["design"]["fallback"]["keys"] == ["alliance.summit_month"]
+    assert manifest["design"]["layout"] == "one model per point"
+    metrics = read_table(out, "metrics")
+    assert metrics.groupby("point")["run"].unique().map(list).tolist() == [[0, 1, 2]] * 2

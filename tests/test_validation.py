@@ -23,7 +23,8 @@ def run_fails(cli, workdir):
         assert_clean_error(result, *fragments)
         if pattern is not None:
             assert re.search(pattern, result.stderr), result.stderr
-        assert result.stderr.startswith("error: ") or result.stderr.startswith("Usage: ")
+        assert result.stderr.startswith("error: ")
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert not out.exists()
         assert not (workdir / "runs").exists()
         return result

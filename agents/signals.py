@@ -1,0 +1,74 @@
+"""Diminishing returns of repeated signals to the patron (Fearon 1997; Spence 1973).
+
+A signal informs its receiver only as far as it is costly relative to what a client of another
+type would pay (Spence 1973, "Job Market Signaling"; Fearon 1997, "Signaling Foreign Policy
+Interests", J. Conflict Resolut. 41(1)): a pledge repeated every few months has become cheap and
+expected, and tells the patron less each time. The model counts each country's recent acts of
+each kind addressed to the patron with a positive weight (a loyalty pledge, a visit to a
+breakaway region, a recognition, a trade deal, a return to the alliance) as a decaying count n
+(mean life `signal_memory` months) and discounts the act's weight toward the patron by
+(1 - signal_fatigue)^n: the first signal in a while earns its full favour, the k-th in a burst
+(1 - f)^(k-1) of it. The same discount enters the act's utility (the look-ahead of MODEL 5.2) and
+its effect (the patron's warmth and hence the signaller's standing, agents.reactions).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulation.parameters import Parameters
+from simulation.state import WorldState
+
+
+def is_signal(
+    params: Parameters, actor: int, targets: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
+    """(..., K) bool: acts of a client `actor` addressed to the patron with a positive weight.
+
+    `targets` (K,) are the options' targets, `weight` (..., K) their weights toward the target.
+    """
+    client = actor != params.patron and actor < params.agents
+    return client & (targets == params.patron) & (weight > 0)
+
+
+def signal_discount(
+    params: Parameters, state: WorldState, actor: int, actions: np.ndarray, runs: np.ndarray
+) -> np.ndarray:
+    """(n,) the factor (1 - f)^n on the favour of `actor`'s act `actions[m]` in row `runs[m]`,
+    n being the decaying count of its recent acts of that kind (Fearon 1997)."""
+    fatigue = params.dynamics.signal_fatigue
+    fatigue = fatigue if len(fatigue) == 1 else fatigue[runs]
+    return (1.0 - fatigue) ** state.signals[runs, actor, actions]
+
+
+def menu_discount(
+    params: Parameters, state: WorldState, actor: int, actions: np.ndarray, signal: np.ndarray
+) -> np.ndarray:
+    """(R, K) the discount of every option of a menu (1 where the option is not a signal):
+    `actions` (K,) the options' action ids, `signal` (L, K) `is_signal` of each option."""
+    fatigue = params.dynamics.signal_fatigue[:, None]
+    discount = (1.0 - fatigue) ** state.signals[:, actor, actions]
+    return np.where(signal, discount, 1.0)
+
+
+def remember_signals(
+    params: Parameters,
+    state: WorldState,
+    actor: int,
+    actions: np.ndarray,
+    signal: np.ndarray,
+    runs: np.ndarray,
+) -> None:
+    """Count the signals just sent: +1 for `actor`'s act `actions[m]` in row `runs[m]` where
+    `signal[m]`."""
+    if actor >= params.agents:
+        return
+    np.add.at(state.signals, (runs[signal], actor, actions[signal]), 1.0)
+
+
+def signal_retention(params: Parameters) -> np.ndarray:
+    """(L,) share of the count kept from one month to the next: exp(-1 / signal_memory)
+    (0 when the memory is 0: only this month's signals count)."""
+    memory = params.dynamics.signal_memory
+    with np.errstate(divide="ignore"):
+        return np.where(memory > 0, np.exp(-1.0 / np.where(memory > 0, memory, 1.0)), 0.0)

@@ -1,0 +1,187 @@
+"""The escalation ladder of protests (Kahn 1965) and the diminishing returns of repeated signals to
+the patron (Fearon 1997), on small hand-set states; their keys vary per replication."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import assert_records_equal, records_differ
+
+from agents.catalogue import ACTION_ID
+from agents.incentives import action_utilities
+from simulation.model import CSTOModel
+
+MEMORY = 6
+
+
+def option(menu, action: str, target: int) -> int:
+    """Index of `action` toward `target` in `menu`."""
+    hits = np.flatnonzero((menu.actions == ACTION_ID[action]) & (menu.targets == target))
+    assert len(hits) == 1
+    return int(hits[0])
+
+
+@pytest.fixture
+def ladder():
+    """Two replications of the 2022 world; Armenia offended by Belarus in both, its relation to
+    Belarus low enough for a recall, so that only the ladder decides which protest is open."""
+    model = CSTOModel(
+        "world-2022", replications=2, rng=1, months=24, dynamics__escalation_memory=MEMORY
+    )
+    codes = model.params.actor_codes
+    arm, blr = codes.index("ARM"), codes.index("BLR")
+    model.state.relation[:, arm, blr] = -0.6
+    model.state.last_offence[:, arm, blr] = model.month
+    menu = model.countries.to_list()[arm].diplomacy_menu
+    summon, recall = option(menu, "summon_ambassador", blr), option(menu, "recall_ambassador", blr)
+    return model, arm, blr, menu, summon, recall
+
+
+def open_protests(model, arm, menu, summon, recall) -> np.ndarray:
+    """(R, 2) whether the summons and the recall are open."""
+    return model.available(arm, menu)[:, [summon, recall]]
+
+
+def test_the_catalogue_ranks_the_protests_mildest_first():
+    model = CSTOModel("world-2022", replications=1, rng=1, months=1)
+    assert model.catalogue.rungs == {"summon_ambassador": 1, "recall_ambassador": 2}
+
+
+def test_the_ladder_starts_at_the_summons(ladder):
+    model, arm, _, menu, summon, recall = ladder
+    assert open_protests(model, arm, menu, summon, recall).tolist() == [[True, False]] * 2
+
+
+def test_an_answered_offence_is_not_protested_again(ladder):
+    model, arm, _, menu, summon, recall = ladder
+    model.answer_offences(arm, menu, np.array([summon, 0]))
+    assert open_protests(model, arm, menu, summon, recall).tolist() == [
+        [False, False],  # answered: neither protest is open
+        [True, False],  # not answered yet
+    ]
+
+
+def test_a_repeated_offence_climbs_to_the_next_rung(ladder):
+    model, arm, blr, menu, summon, recall = ladder
+    model.answer_offences(arm, menu, np.array([summon, 0]))
+    model.month += 2
+    model.state.last_offence[:, arm, blr] = model.month  # Belarus offends again
+    assert open_protests(model, arm, menu, summon, recall).tolist() == [
+        [False, True],  # summoned within the memory: only the recall
+        [True, False],
+    ]
+    model.answer_offences(arm, menu, np.array([recall, 0]))
+    model.month += 1
+    model.state.last_offence[:, arm, blr] = model.month
+    assert open_protests(model, arm, menu, summon, recall)[0].tolist() == [False, True]  # the top
+
+
+def test_quiet_relaxes_the_ladder(ladder):
+    model, arm, blr, menu, summon, recall = ladder
+    model.answer_offences(arm, menu, np.array([summon, summon]))
+    model.month += MEMORY
+    model.state.last_offence[0, arm, blr] = model.month
+    model.state.last_offence[1, arm, blr] = model.month + 1
+    assert open_protests(model, arm, menu, summon, recall)[0].tolist() == [False, True]
+    model.month += 1  # MEMORY + 1 months without a protest
+    assert open_protests(model, arm, menu, summon, recall)[1].tolist() == [True, False]
+
+
+def test_without_a_memory_every_offence_is_answered_from_the_foot():
+    model = CSTOModel("world-2022", replications=1, rng=1, months=4, dynamics__escalation_memory=0)
+    codes = model.params.actor_codes
+    arm, blr = codes.index("ARM"), codes.index("BLR")
+    menu = model.countries.to_list()[arm].diplomacy_menu
+    summon = option(menu, "summon_ambassador", blr)
+    model.answer_offences(arm, menu, np.array([summon]))
+    model.month += 1
+    model.state.last_offence[:, arm, blr] = model.month
+    assert model.available(arm, menu)[0, summon]
+
+
+FATIGUE = 0.4
+
+
+@pytest.fixture
+def signalling():
+    """Belarus's loyalty signal in one replication, Russia's relations set so that its warmth
+    toward Belarus moves by eta x the discounted weight only (no balance term, no clipping)."""
+    model = CSTOModel(
+        "world-2022",
+        replications=1,
+        rng=1,
+        months=12,
+        dynamics__signal_fatigue=FATIGUE,
+        dynamics__signal_memory=12.0,
+    )
+    codes = model.params.actor_codes
+    blr, rus = codes.index("BLR"), codes.index("RUS")
+    model.state.relation[:, rus, :] = 0.0
+    menu = model.countries.to_list()[blr].diplomacy_menu
+    return model, blr, rus, menu, option(menu, "signal_loyalty", rus)
+
+
+def test_the_kth_signal_earns_less_by_the_stated_factor(signalling):
+    model, blr, rus, menu, signal = signalling
+    gains = []
+    for _ in range(4):
+        before = model.state.relation[0, rus, blr]
+        model.carry_out(blr, menu, np.array([signal]), np.array([True]))
+        gains.append(model.state.relation[0, rus, blr] - before)
+    assert gains[0] > 0
+    np.testing.assert_allclose(np.array(gains) / gains[0], (1 - FATIGUE) ** np.arange(4))
+
+
+def test_the_count_of_signals_fades_with_the_memory(signalling):
+    model, blr, rus, menu, signal = signalling
+    model.carry_out(blr, menu, np.array([signal]), np.array([True]))
+    count = model.state.signals[0, blr, ACTION_ID["signal_loyalty"]]
+    model.decay()
+    faded = model.state.signals[0, blr, ACTION_ID["signal_loyalty"]]
+    assert count == 1.0
+    assert faded == pytest.approx(np.exp(-1 / 12.0))
+
+
+def test_a_repeated_signal_is_worth_less_to_the_signaller(signalling):
+    model, blr, rus, menu, signal = signalling
+
+    def value() -> float:
+        utilities = action_utilities(model.params, model.state, blr, menu, model.reaction)
+        return float(utilities[0, signal])
+
+    first = value()
+    model.state.signals[0, blr, ACTION_ID["signal_loyalty"]] = 2.0
+    assert value() < first
+
+
+def test_other_acts_are_not_discounted(signalling):
+    """A protest is not a signal to the patron: its effect does not depend on the count."""
+    model, blr, rus, menu, _ = signalling
+    codes = model.params.actor_codes
+    summon = option(menu, "summon_ambassador", codes.index("GEO"))
+    model.state.signals[0, blr, :] = 5.0
+    utilities = action_utilities(model.params, model.state, blr, menu, model.reaction)
+    model.state.signals[0, blr, :] = 0.0
+    fresh = action_utilities(model.params, model.state, blr, menu, model.reaction)
+    assert utilities[0, summon] == fresh[0, summon]
+
+
+R = 16
+KEYS = [
+    ("dynamics.escalation_memory", 3),
+    ("dynamics.signal_fatigue", 0.8),
+    ("dynamics.signal_memory", 2.0),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), KEYS)
+def test_a_constant_varying_key_is_the_same_run_as_the_override(key, value):
+    varied = CSTOModel(
+        "history-2022", replications=R, rng=5, months=24, varying={key: np.full(R, value)}
+    ).run()
+    overridden = CSTOModel(
+        "history-2022", replications=R, rng=5, months=24, **{key.replace(".", "__"): value}
+    ).run()
+    assert_records_equal(varied, overridden)
+    default = CSTOModel("history-2022", replications=R, rng=5, months=24).run()
+    assert records_differ(default, varied)
