@@ -11,7 +11,9 @@ them, and they draw no random numbers.
 * actions (MODEL 5.2): the warmth weights u_ij of `warmth_weights` split into trade (beta_T w_ij),
   security (protection by patron and pole) and loyalty (the patron's favour: the rest of the
   weights), each carried through the target and observer reactions; then affinity (beta_A
-  rho_ik g_k/10), legitimacy (public approval and visibility), stakes (Aydin 2008) and cost;
+  rho_ik g_k/10), fatigue (the favour a repeated signal to the patron no longer earns, Fearon
+  1997: `signal_fatigue`), legitimacy (public approval and visibility), stakes (Aydin 2008) and
+  cost;
 * Article 4: help (a request: the allies' expected help), abandonment and entrapment (a
   response, Snyder 1984).
 
@@ -33,6 +35,7 @@ from agents.incentives import (
     posture_security,
     posture_switching,
     posture_trade,
+    signal_fatigue,
     warmth_weights,
 )
 from agents.logit import logit_probabilities
@@ -104,17 +107,22 @@ def action_terms(
 
     trade, security, loyalty: the warmth weights (`warmth_terms`) through the target's and the
     observers' reactions, eta_T u_ij + eta_O sum_j u_ij rho_jk; affinity: beta_A rho_ik g_k/10;
+    fatigue: `signal_fatigue` of the whole per-actor value;
     legitimacy: beta_G [(1 - q_i) mu_i m_a + q_i v_a]; stakes: `dispute_stakes`; cost: -cost_a.
     """
     target_eta, observer_eta, standing_reaction = reaction
     shape = (state.replications, len(menu))
     terms: dict[str, np.ndarray] = {}
+    per_actor_total = np.zeros((shape[0], state.relation.shape[1]))
     for name, weights in warmth_terms(params, state, i, (target_eta, standing_reaction)).items():
         weighted = np.einsum("rj,rjk->rk", weights, state.relation)
         per_actor = target_eta[:, None] * weights + observer_eta[:, None] * weighted
+        per_actor_total += per_actor
         terms[name] = _by_option(per_actor, menu)
     affinity = params.beta_affinity[:, i, None] * state.relation[:, i, :]
+    per_actor_total += affinity
     terms["affinity"] = _by_option(np.broadcast_to(affinity, (shape[0], affinity.shape[1])), menu)
+    terms["fatigue"] = signal_fatigue(params, state, i, menu, per_actor_total)
     insecurity, legitimacy = params.insecurity[:, i, None], params.beta_legitimacy[:, i, None]
     public = legitimacy * (1.0 - insecurity) * state.public_lean[:, i, None]
     terms["legitimacy"] = public * menu.alignment + legitimacy * insecurity * menu.visibility

@@ -32,8 +32,8 @@ agent splits its (R, K) utilities into named terms and calls
 * terms: name -> array broadcastable to (R, K) that sum to `utilities`. Posture: the six functions
   of `agents.incentives` (affinity, trade, security, legitimacy, loyalty, cost = switching).
   Actions: `action_utilities`' single product split by its left factor: the warmth weights of
-  `warmth_weights` into trade, security and loyalty, then affinity, legitimacy, stakes and cost
-  (`agents.terms`); Article 4 adds help (request), abandonment and entrapment (response);
+  `warmth_weights` into trade, security and loyalty, then affinity, fatigue, legitimacy, stakes and
+  cost (`agents.terms`); Article 4 adds help (request), abandonment and entrapment (response);
 * probabilities: `agents.logit.logit_probabilities(utilities, rationality, mask)`; chosen: the
   sampled index into the whole menu (a choice over a subset of open options is mapped back);
   rationality: lambda, a scalar or per replication; runs_mask: the replications where the decision
@@ -88,6 +88,7 @@ TERM_ORDER: tuple[str, ...] = (
     "legitimacy",
     "loyalty",
     "stakes",
+    "fatigue",
     "cost",
     "help",
     "abandonment",
