@@ -805,6 +805,144 @@ def plot(folder: Path, out: Path | None, svg: bool) -> None:
         click.echo(str(path))
 
 
+# --- csto explain ----------------------------------------------------------------------------
+
+
+@contextmanager
+def explain_errors() -> Iterator[None]:
+    """`cli_errors`, plus explain's own: a bad input is one line (exit 2), a replay that does not
+    reproduce the folder one line (exit 1)."""
+    from batches.explain import ExplainInputError, ReplayMismatchError
+
+    with cli_errors():
+        try:
+            yield
+        except ExplainInputError as error:
+            raise CliError(str(error)) from None
+        except ReplayMismatchError as error:
+            raise CliError(str(error), exit_code=EXIT_FAILED) from None
+
+
+@main.command()
+@click.argument("folder", metavar="RUN_DIR", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--run", "run_text", metavar="K", default=None, help="Explain run K's decisions.")
+@click.option("--month", metavar="YYYY-MM", default=None, help="Only this month (with --run).")
+@click.option("--agent", metavar="ISO3", default=None, help="Only this country (with --run).")
+@click.option(
+    "--event",
+    metavar="ACTOR:ACTION[:TARGET]",
+    default=None,
+    help="Explain an event across the ensemble, e.g. BLR:side_with:AZE.",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Runs to replay for --event (a seeded sample; default 200, all if fewer).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "csv", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a table per decision; csv or json: the trace, one row per option and term.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="File for --format csv|json (default: stdout).",
+)
+def explain(
+    folder: Path,
+    run_text: str | None,
+    month: str | None,
+    agent: str | None,
+    event: str | None,
+    sample: int | None,
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """Why did it do that: the utility terms behind the choices of a run folder's runs.
+
+    \b
+    --run K [--month YYYY-MM] [--agent ISO3]: replays run K exactly (its chunk, seed and
+      scenario from the manifest), checks that its events equal the folder's, and prints each
+      decision as a table of its options' terms, utility and logit probability, with the term
+      that decided it.
+    --event ACTOR:ACTION[:TARGET] [--sample N]: replays the runs (a seeded sample) and shows
+      which terms pushed the actor to the action where it happened and held it back where it
+      did not; writes RUN_DIR/explain/<event>.png.
+    """
+    from batches.explain import DEFAULT_SAMPLE
+
+    with explain_errors():
+        if not folder.is_dir():
+            raise CliError(f"RUN_DIR: {folder} is not a folder")
+        if (run_text is None) == (event is None):
+            raise CliError("give either --run K or --event ACTOR:ACTION[:TARGET]")
+        if event is not None:
+            for name, value in (("--month", month), ("--agent", agent)):
+                if value is not None:
+                    raise CliError(f"{name} goes with --run, not --event")
+            if fmt != "text" or out is not None:
+                raise CliError("--format and --out go with --run, not --event")
+            _explain_event(folder, event, sample if sample is not None else DEFAULT_SAMPLE)
+            return
+        if sample is not None:
+            raise CliError("--sample goes with --event, not --run")
+        if out is not None and fmt == "text":
+            raise CliError("--out needs --format csv or json")
+        _explain_run(folder, run_text, month, agent, fmt, out)
+
+
+def _explain_run(
+    folder: Path, run: str, month: str | None, agent: str | None, fmt: str, out: Path | None
+) -> None:
+    from batches.explain import explain_run
+    from results.explain_report import format_run, records_text, trace_to_records
+
+    result = explain_run(folder, run, month, agent)
+    if fmt != "text":
+        text = records_text(trace_to_records(result.trace), fmt)
+        if out is None:
+            click.echo(text, nl=False)
+        else:
+            from results.atomic import atomic_write_text
+
+            atomic_write_text(out, text)
+            click.echo(f"written: {out} ({len(result.trace):,} rows)")
+        return
+    info = result.info
+    check = (
+        f"its {len(result.events)} events equal the folder's"
+        if result.checked
+        else "the folder has no events table to check it against"
+    )
+    click.echo(f"{info.scenario.get('name', folder)}, run {result.run}: replayed; {check}")
+    click.echo(format_run(result.decisions, info.start))
+
+
+def _explain_event(folder: Path, event: str, sample: int) -> None:
+    from batches.explain import event_plot_path, explain_event
+    from results.explain_plots import save_attribution_plot
+    from results.explain_report import format_attribution
+
+    result = explain_event(folder, event, sample=sample)
+    label = result.event.label
+    click.echo(
+        f"{result.info.scenario.get('name', folder)}: {len(result.runs)} of "
+        f"{result.info.runs} runs replayed"
+        + ("; their events equal the folder's" if result.checked else "")
+    )
+    click.echo(format_attribution(result.attribution, label))
+    path = event_plot_path(folder, result.event)
+    path.parent.mkdir(exist_ok=True)
+    save_attribution_plot(result.attribution, path, title=label)
+    click.echo(f"plot: {path}")
+
+
 # --- csto scenarios / show / validate --------------------------------------------------------
 
 

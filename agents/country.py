@@ -18,9 +18,17 @@ from agents.aggression import attack_probability
 from agents.catalogue import RESPONSE_ACTIONS, SUMMIT_ACTIONS, Menu
 from agents.incentives import POSTURES, action_utilities, posture_utilities
 from agents.logit import logit_probabilities, sample_from_probabilities, sample_logit
+from agents.terms import (
+    action_terms,
+    option_labels,
+    posture_terms,
+    record_choice,
+    record_membership,
+)
 from simulation.alliance import credibility_loss_if_refused
 from simulation.parameters import ARTICLE4_POLICIES
 from simulation.record import Status
+from simulation.trace import POSTURE_OPTIONS
 
 POLICY_ACTION = {
     "honour": "honour_article4",
@@ -77,10 +85,33 @@ class Country(mesa.Agent):
         """(R,) uniforms for this agent's decision `kind` this month (`CSTOModel.uniforms`)."""
         return self.model.uniforms(decision_site(kind, self.index, other))
 
-    def choose(self, menu: Menu, kind: str, mask: np.ndarray | None = None) -> np.ndarray:
-        """Sample a logit choice over `menu` for every replication."""
+    def choose(
+        self,
+        menu: Menu,
+        kind: str,
+        mask: np.ndarray | None = None,
+        where: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Sample a logit choice over `menu` for every replication (traced where `where`)."""
         utilities = self.utilities(menu)
-        return sample_logit(self.uniforms(kind), utilities, self.rationality, mask)
+        choice = sample_logit(self.uniforms(kind), utilities, self.rationality, mask)
+        if self.traced():
+            terms = self.action_terms(menu)
+            record_choice(self, kind, self.labels(menu), terms, utilities, choice, where, mask)
+        return choice
+
+    # -- the decision trace (only when `model.trace` wants this agent and month) -------------
+    def traced(self) -> bool:
+        """Whether this month's decisions of this agent are recorded (`simulation.trace`)."""
+        trace = self.model.trace
+        return trace is not None and trace.wants(self.code, self.model.month)
+
+    def action_terms(self, menu: Menu) -> dict[str, np.ndarray]:
+        """`utilities` of `menu` split into named terms (`agents.terms.action_terms`)."""
+        return action_terms(self.params, self.state, self.index, menu, self.model.reaction)
+
+    def labels(self, menu: Menu) -> tuple[list[str], list[str]]:
+        return option_labels(self, menu)
 
     def act(self, menu: Menu, choice: np.ndarray, where: np.ndarray) -> None:
         """Carry out the chosen options where `where` holds (and the choice is not `none`)."""
@@ -127,6 +158,12 @@ class Country(mesa.Agent):
         )
         utilities[:, 1] += help_expected
         choice = sample_logit(self.uniforms("request"), utilities, self.rationality)
+        if self.traced():
+            terms = self.action_terms(self.request_menu)
+            terms["help"] = np.zeros_like(utilities)
+            terms["help"][:, 1] = help_expected
+            labels = self.labels(self.request_menu)
+            record_choice(self, "article4_request", labels, terms, utilities, choice, attacked)
         invoked = attacked & (choice == 1)
         self.act(self.request_menu, choice, invoked)
         return invoked
@@ -171,6 +208,12 @@ class Country(mesa.Agent):
             utilities += levels * (stake[:, None] - entrapment[:, None])
             uniforms = self.uniforms("respond", requester)
             choice = sample_logit(uniforms, utilities, self.rationality)
+            if self.traced():
+                terms = self.action_terms(menu)
+                terms["abandonment"] = levels * stake[:, None]
+                terms["entrapment"] = -levels * np.asarray(entrapment)[..., None]
+                labels = self.labels(menu)
+                record_choice(self, "article4_response", labels, terms, utilities, choice, open_)
         self.model.carry_out(self.index, menu, choice, open_, include_first=True)
         return choice
 
@@ -184,6 +227,10 @@ class Country(mesa.Agent):
         utilities = posture_utilities(self.params, state, i)
         probabilities = logit_probabilities(utilities, self.rationality)
         choice = sample_from_probabilities(self.uniforms("posture"), probabilities)
+        if self.traced():
+            options = (list(POSTURE_OPTIONS), [""] * len(POSTURE_OPTIONS))
+            terms = posture_terms(self.params, state, i)
+            record_choice(self, "posture", options, terms, utilities, choice)
         state.posture[:, i] = POSTURES[choice]
         state.alignment[:, i] = probabilities @ POSTURES
 
@@ -208,7 +255,7 @@ class Country(mesa.Agent):
             return
         mask = np.ones((self.model.replications, len(self.summit_menu)), dtype=bool)
         mask[:, 0] = False
-        choice = self.choose(self.summit_menu, "summit", mask)
+        choice = self.choose(self.summit_menu, "summit", mask, held)
         self.act(self.summit_menu, choice, held)
 
     # -- phase 6: membership ----------------------------------------------------------------
@@ -248,6 +295,8 @@ class Country(mesa.Agent):
             lam = float(rationality[0]) if len(rationality) == 1 else rationality
             choice = np.zeros(self.model.replications, dtype=int)
             choice[runs] = sample_logit(uniforms[runs], utilities, lam)
+            if self.traced():
+                record_membership(self, name, menu, runs, utilities, choice, where)
             taken = where & (choice == 1)
             self.act(menu, choice, taken)
             state.status[taken, i] = new_status[name]

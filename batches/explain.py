@@ -32,8 +32,8 @@ agent splits its (R, K) utilities into named terms and calls
 * terms: name -> array broadcastable to (R, K) that sum to `utilities`. Posture: the six functions
   of `agents.incentives` (affinity, trade, security, legitimacy, loyalty, cost = switching).
   Actions: `action_utilities`' single product split by its left factor: the warmth weights of
-  `warmth_weights` into trade, security and loyalty, then affinity, legitimacy and cost; Article 4
-  adds help (request), abandonment and entrapment (response);
+  `warmth_weights` into trade, security and loyalty, then affinity, fatigue, legitimacy, stakes and
+  cost (`agents.terms`); Article 4 adds help (request), abandonment and entrapment (response);
 * probabilities: `agents.logit.logit_probabilities(utilities, rationality, mask)`; chosen: the
   sampled index into the whole menu (a choice over a subset of open options is mapped back);
   rationality: lambda, a scalar or per replication; runs_mask: the replications where the decision
@@ -67,6 +67,7 @@ import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -86,6 +87,8 @@ TERM_ORDER: tuple[str, ...] = (
     "security",
     "legitimacy",
     "loyalty",
+    "stakes",
+    "fatigue",
     "cost",
     "help",
     "abandonment",
@@ -737,3 +740,297 @@ def event_differences(replayed: pd.DataFrame, recorded: pd.DataFrame, run: int) 
     differ = both[both["recorded"] != both["replayed"]].reset_index()
     differ.columns = [*EVENT_KEY, "recorded", "replayed"]
     return differ.sort_values(list(EVENT_KEY), kind="stable").reset_index(drop=True)
+
+
+# --- the command: replay a run, or the runs of an ensemble, with the trace on ------------------
+
+UNSUPPORTED_KEYS: tuple[str, ...] = ("varying", "posterior", "design", "free_parameters")
+"""Manifest entries of batches whose replications carry their own parameters: not replayed yet."""
+
+DEFAULT_SAMPLE = 200
+"""Runs `explain --event` replays by default (a seeded sample of the folder's runs)."""
+
+
+class ReplayMismatchError(RuntimeError):
+    """A replay whose events differ from the folder's: its decisions would explain another run."""
+
+    def __init__(self, run: int, differences: pd.DataFrame):
+        shown = "; ".join(
+            f"{row.month} {row.actor} {row.action} {row.target or '-'}: folder {row.recorded}, "
+            f"replay {row.replayed}"
+            for row in differences.head(5).itertuples()
+        )
+        super().__init__(
+            f"the replay of run {run} does not reproduce the folder's events "
+            f"({len(differences)} differ; {shown}); the folder was made by another version "
+            "of the model"
+        )
+        self.run = run
+        self.differences = differences
+
+
+@dataclass(frozen=True)
+class ExplainResult:
+    """A replayed run's decisions: the trace, each decision explained, and the replay's check."""
+
+    info: FolderInfo
+    run: int
+    month: int | None
+    agent: str | None
+    trace: pd.DataFrame
+    decisions: list[ExplainedDecision]
+    events: pd.DataFrame  # the replayed events of the run
+    checked: bool  # whether the folder's events table was there to check the replay against
+
+
+def _manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    from results.manifest import read_manifest
+
+    try:
+        return read_manifest(folder)
+    except FileNotFoundError:
+        raise ExplainInputError("RUN_DIR", f"{folder} holds no manifest.json") from None
+    except (OSError, ValueError) as error:
+        message = f"{folder}/manifest.json is unreadable: {error}"
+        raise ExplainInputError("RUN_DIR", message) from None
+
+
+def replay_info(folder: str | os.PathLike[str]) -> FolderInfo:
+    """The `FolderInfo` of a finished run folder that can be replayed (ExplainInputError if not).
+
+    A sweep folder, or a batch whose replications carry their own parameters (`UNSUPPORTED_KEYS`
+    in its manifest), is refused with one line.
+    """
+    manifest = _manifest(folder)
+    if manifest.get("sweep"):
+        raise ExplainInputError(
+            "RUN_DIR",
+            f"{folder} is a sweep folder; explain replays run folders (csto run): run the "
+            "point's scenario with --set and explain that folder",
+        )
+    for key in UNSUPPORTED_KEYS:
+        if manifest.get(key):
+            raise ExplainInputError(
+                "RUN_DIR",
+                f"{folder}: its runs have per-replication parameters ({key!r} in the manifest); "
+                "explain does not replay those yet",
+            )
+    if manifest.get("status") not in (None, "complete"):
+        raise ExplainInputError(
+            "RUN_DIR", f"{folder} is {manifest.get('status')}: resume it first (csto run --resume)"
+        )
+    info = manifest_info(manifest, folder)
+    _check_scenario(info, manifest, folder)
+    return info
+
+
+def _scenario(info: FolderInfo):
+    from simulation.schema import Scenario
+
+    return Scenario.model_validate(info.scenario)
+
+
+def _check_scenario(info: FolderInfo, manifest: dict[str, Any], folder) -> None:
+    from simulation.scenario import scenario_hash
+
+    try:
+        scenario = _scenario(info)
+    except ValueError as error:
+        first = str(error).splitlines()[0]
+        raise ExplainInputError(
+            "RUN_DIR", f"{folder}/manifest.json: its scenario does not validate ({first})"
+        ) from None
+    expected = manifest.get("scenario_sha256")
+    if expected and scenario_hash(scenario) != expected:
+        raise ExplainInputError(
+            "RUN_DIR", f"{folder}/manifest.json: the scenario does not match its scenario_sha256"
+        )
+
+
+def trace_chunk(scenario, months: int, chunk: Chunk, trace) -> pd.DataFrame:
+    """Run `chunk` of a batch of `scenario` with `trace` on the model; the chunk's events table.
+
+    The model is built as `batches.chunks.run_chunk` builds it: same scenario, size, seed, months
+    and run offset, so every random stream is the batch's.
+    """
+    from results.tables import events_table
+    from simulation.model import CSTOModel
+
+    model = CSTOModel(
+        scenario,
+        replications=chunk.size,
+        rng=chunk.seed,
+        months=months,
+        run_offset=chunk.offset,
+        trace=trace,
+    )
+    return events_table(model.run())
+
+
+def replay(info: FolderInfo, chunk: Chunk, trace) -> pd.DataFrame:
+    """Replay `chunk` of the folder's batch with `trace` on (`trace_chunk`)."""
+    return trace_chunk(_scenario(info), info.months, chunk, trace)
+
+
+def event_decision(
+    trace: pd.DataFrame, run: int, month: int, actor: str, action: str, target: str = ""
+) -> ExplainedDecision | None:
+    """The traced decision in which `actor` chose `action` (toward `target`) in that run and
+    month; None if the event was no logit choice (an attack, an event a scenario forces)."""
+    rows = conform_trace(trace)
+    rows = rows[(rows["run"] == run) & (rows["month"] == month) & (rows["agent"] == actor)]
+    chosen = rows[rows["chosen"] & (rows["option"] == action)]
+    chosen = chosen[chosen["target"].fillna("") == (target or "")]
+    if chosen.empty:
+        return None
+    decision = str(chosen["decision"].iloc[0])
+    table = decision_table(rows, run, month, actor, decision)
+    return ExplainedDecision(run, month, actor, decision, table, deciding_term(table))
+
+
+def _folder_events(folder: str | os.PathLike[str]) -> pd.DataFrame | None:
+    """The folder's events table, or None if the run did not write it (--tables)."""
+    from results.layout import has_table
+    from results.store import read_table
+
+    if not has_table(folder, "events"):
+        return None
+    return read_table(folder, "events")
+
+
+def _keyed_events(events: pd.DataFrame, runs: np.ndarray) -> pd.Series:
+    """How many times each (run, month, actor, action, target) occurs among `runs`' events."""
+    rows = events[events["run"].isin(runs)]
+    columns = {
+        "run": rows["run"].to_numpy(dtype=np.int64),
+        "month": rows["month"].to_numpy(dtype=np.int64),
+        **{
+            name: rows[name].astype(object).fillna("").astype(str).to_numpy()
+            for name in ("actor", "action", "target")
+        },
+    }
+    return pd.DataFrame(columns).value_counts()
+
+
+def _check_replay(replayed: pd.DataFrame, recorded: pd.DataFrame | None, runs) -> None:
+    """Raise ReplayMismatchError for the first of `runs` whose replayed events differ."""
+    if recorded is None:
+        return
+    runs = np.asarray(runs, dtype=np.int64)
+    both = pd.concat(
+        {"recorded": _keyed_events(recorded, runs), "replayed": _keyed_events(replayed, runs)},
+        axis=1,
+    ).fillna(0)
+    differ = both[both["recorded"] != both["replayed"]]
+    if not differ.empty:
+        run = int(min(differ.index.get_level_values(0)))
+        raise ReplayMismatchError(run, event_differences(replayed, recorded, run))
+
+
+def explain_run(
+    folder: str | os.PathLike[str],
+    run: Any,
+    month: str | None = None,
+    agent: str | None = None,
+) -> ExplainResult:
+    """Replay run `run` of a run folder with the trace on, check it, and explain its decisions.
+
+    `month` (YYYY-MM) and `agent` (a country code) narrow the decisions traced. The run's chunk is
+    replayed whole (`replay_chunk`), whatever executor or number of workers made the folder.
+    Raises ExplainInputError for a bad folder, run, month or agent, ReplayMismatchError when the
+    replayed events differ from the folder's.
+    """
+    from simulation.trace import Trace
+
+    info = replay_info(folder)
+    index = validate_run(run, info.runs)
+    month_number = None if month is None else validate_month(month, info.start, info.months)
+    code = None if agent is None else validate_agent(agent, info.agents)
+    trace = Trace(
+        runs=[index],
+        months=None if month_number is None else [month_number],
+        agents=None if code is None else [code],
+    )
+    replayed = replay(info, replay_chunk(info, index), trace)
+    recorded = _folder_events(folder)
+    _check_replay(replayed, recorded, [index])
+    frame = trace.frame()
+    return ExplainResult(
+        info=info,
+        run=index,
+        month=month_number,
+        agent=code,
+        trace=frame,
+        decisions=list(explain_decisions(frame, index, month_number, code)),
+        events=replayed[replayed["run"] == index].reset_index(drop=True),
+        checked=recorded is not None,
+    )
+
+
+@dataclass(frozen=True)
+class EventExplanation:
+    """An event's attribution across the replayed runs of a folder."""
+
+    info: FolderInfo
+    event: Event
+    runs: np.ndarray  # the runs replayed
+    attribution: pd.DataFrame
+    checked: bool
+
+
+def sample_runs(runs: int, sample: int | None, seed: int) -> np.ndarray:
+    """The runs to replay: all of 0..runs-1, or a seeded random `sample` of them, sorted."""
+    every = np.arange(runs)
+    if sample is None or sample >= runs:
+        return every
+    if sample < 1:
+        raise ExplainInputError("--sample", f"expected a number of runs >= 1, got {sample}")
+    return np.sort(np.random.default_rng(seed).choice(every, size=sample, replace=False))
+
+
+def explain_event(
+    folder: str | os.PathLike[str],
+    event: str,
+    sample: int | None = DEFAULT_SAMPLE,
+    seed: int | None = None,
+) -> EventExplanation:
+    """Why `event` (ACTOR:ACTION[:TARGET]) happens in some runs of a folder and not in others.
+
+    Replays the folder's runs (a seeded sample of `sample`; None: all), chunk by chunk, with the
+    trace restricted to the actor; checks each replayed run against the folder's events; and
+    returns `ensemble_attribution` of the traced decisions. `seed` (default the folder's) seeds
+    the sample and the bootstrap.
+    """
+    from batches.chunks import plan_chunks
+    from simulation.trace import Trace
+
+    info = replay_info(folder)
+    parsed = parse_event(event, info.actors)
+    if parsed.actor not in info.agents:
+        raise ExplainInputError(
+            "--event",
+            f"{parsed.actor} decides nothing (a pole); expected one of the agents "
+            f"{', '.join(info.agents)}",
+        )
+    if parsed.action == "attack":
+        raise ExplainInputError("--event", "an attack is drawn, not chosen by utility")
+    seed = info.seed if seed is None else int(seed)
+    runs = sample_runs(info.runs, sample, seed)
+    recorded = _folder_events(folder)
+    frames = []
+    for chunk in plan_chunks(info.runs, info.seed, info.chunk_size):
+        inside = runs[(runs >= chunk.offset) & (runs < chunk.offset + chunk.size)]
+        if inside.size == 0:
+            continue
+        trace = Trace(runs=inside.tolist(), agents=[parsed.actor])
+        replayed = replay(info, chunk, trace)
+        _check_replay(replayed, recorded, inside)
+        frames.append(trace.frame())
+    frame = pd.concat(frames, ignore_index=True)
+    attribution = ensemble_attribution(frame, parsed.actor, parsed.action, parsed.target, seed=seed)
+    return EventExplanation(info, parsed, runs, attribution, recorded is not None)
+
+
+def event_plot_path(folder: str | os.PathLike[str], event: Event) -> Path:
+    """Where `explain --event` writes its plot: RUN_DIR/explain/<ACTOR-ACTION[-TARGET]>.png."""
+    return Path(folder) / "explain" / f"{event.label.replace(':', '-')}.png"

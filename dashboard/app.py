@@ -53,9 +53,11 @@ from dashboard.ensemble import (
     status_probabilities,
     top_events,
 )
-from dashboard.narrate import narrate_month
+from dashboard.narrate import describe, month_events, narrate_month
 from dashboard.save import SaveError, write_scenario
 from dashboard.single import SingleRun, agent_rows
+from dashboard.why import event_choices, explain_ensemble_event, explain_single_event
+from results.explain_plots import attribution_bars, draw_attribution
 from simulation.calendar import month_label
 from simulation.scenario import ScenarioError, available_scenarios, load_scenario
 from simulation.schema import Scenario
@@ -113,6 +115,8 @@ agent = solara.reactive("BLR")
 relation_month = solara.reactive(-1)  # -1: the last month
 save_name = solara.reactive(f"{Path(START_SCENARIO).stem}-tweaked")
 save_message = solara.reactive(("", ""))  # (kind, text)
+opened_event = solara.reactive(None)  # (month, actor, action, target) of the single run
+why_event = solara.reactive("")  # ACTOR:ACTION[:TARGET] of the ensemble's "why" panel
 
 
 @dataclass
@@ -367,6 +371,45 @@ def EnsembleView(base: Scenario, changes: dict[str, Any]):
             PlotPanel(drawn, lambda: draw_status(status_probabilities(record), names))
             RelationsPanel(record, view.start)
     PlotPanel(drawn, lambda: draw_top_events(top_events(record)))
+    WhyPanel(ensemble)
+
+
+@solara.component
+def WhyPanel(ensemble: Ensemble):
+    """Why: an event's terms where it happened and where it was open and not taken.
+
+    Computed on request (it re-runs the ensemble with the actor's decisions traced)."""
+    choices = solara.use_memo(lambda: event_choices(ensemble), [id(ensemble)])
+    event = why_event.value if why_event.value in choices else (choices or [""])[0]
+    asked = solara.use_reactive(None)
+    request = asked.value if asked.value == (id(ensemble), event) else None
+
+    def compute():
+        return None if request is None else explain_ensemble_event(ensemble, event)
+
+    task = solara.lab.use_task(compute, dependencies=[request])
+    solara.HTML(tag="h4", unsafe_innerHTML="Why?", style={"margin": "10px 0 4px"})
+    if not choices:
+        solara.Text("No chosen event in this ensemble.")
+        return
+    with solara.Row(classes=["csto-why-picker"], style={"max-width": "560px"}):
+        solara.Select("Event", values=choices, value=event, on_value=why_event.set)
+        solara.Button("Explain", on_click=lambda: asked.set((id(ensemble), event)), color="primary")
+    if request is None:
+        return
+    if task.error:
+        solara.Error(f"The explanation could not run: {task.exception}")
+        return
+    result = task.value if task.finished else None
+    if result is None:
+        solara.ProgressLinear(True)
+        return
+    with solara.Columns([1, 1]):
+        solara.HTML(tag="pre", unsafe_innerHTML=html.escape(result.text), classes=["csto-why"])
+        PlotPanel(
+            request,
+            lambda: draw_attribution(attribution_bars(result.attribution), title=event),
+        )
 
 
 @solara.component
@@ -411,21 +454,11 @@ def SingleRunView(base: Scenario, changes: dict[str, Any]):
     with solara.Columns([3, 2]):
         with solara.Column():
             record = current.to_record() if done else None
-            lines = [narrate_month(record, m, 0, names_of(spec)) for m in range(done)][::-1]
             with solara.Div(
                 classes=["csto-narrative"], style={"max-height": "420px", "overflow-y": "auto"}
             ):
-                for number, line in enumerate(lines):
-                    weight = "bold" if number == 0 else "normal"
-                    solara.Text(
-                        line,
-                        style={
-                            "display": "block",
-                            "font-weight": weight,
-                            "font-size": "13px",
-                            "margin-bottom": "4px",
-                        },
-                    )
+                for month in reversed(range(done)):
+                    MonthLine(current, record, month, names_of(spec), bold=month == done - 1)
         with solara.Column():
             if done:
                 rows = agent_rows(current)
@@ -436,6 +469,45 @@ def SingleRunView(base: Scenario, changes: dict[str, Any]):
                     unsafe_innerHTML=state_table(rows),
                     style={"font-size": "12px", "border-collapse": "collapse"},
                 )
+
+
+@solara.component
+def MonthLine(model: Any, record: Any, month: int, names: dict[str, str], bold: bool = False):
+    """A month of the single run in words; each event's button opens the decision behind it."""
+    solara.Text(
+        narrate_month(record, month, 0, names),
+        style={
+            "display": "block",
+            "font-weight": "bold" if bold else "normal",
+            "font-size": "13px",
+            "margin-bottom": "2px",
+        },
+    )
+    events = month_events(record, month, 0)
+    if not events:
+        return
+    with solara.Row(gap="4px", style={"flex-wrap": "wrap", "margin-bottom": "4px"}):
+        for actor, action, target in events:
+            key = (month, actor, action, target)
+            is_open = opened_event.value == key
+            solara.Button(
+                ("hide: " if is_open else "why: ") + describe(actor, action, target),
+                on_click=lambda key=key, is_open=is_open: opened_event.set(
+                    None if is_open else key
+                ),
+                text=True,
+                small=True,
+                classes=["csto-why-event"],
+                style={"text-transform": "none", "font-size": "11px"},
+            )
+    if opened_event.value is not None and opened_event.value[0] == month:
+        text = explain_single_event(model, *opened_event.value)
+        solara.HTML(
+            tag="pre",
+            unsafe_innerHTML=html.escape(text),
+            classes=["csto-why-table"],
+            style={"font-size": "11px", "background": "#f7f7f7", "padding": "6px"},
+        )
 
 
 def state_table(rows: list[dict[str, Any]]) -> str:

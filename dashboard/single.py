@@ -13,12 +13,16 @@ from typing import Any
 from simulation.model import CSTOModel
 from simulation.record import STATUS_NAMES
 from simulation.schema import Scenario
+from simulation.trace import Trace
 
 POSTURE_WORDS = {1: "with Moscow", 0: "hedging", -1: "with the alternative pole"}
 
 
 class SingleRun(CSTOModel):
-    """CSTOModel with one replication, built from a validated scenario (`spec`)."""
+    """CSTOModel with one replication, built from a validated scenario (`spec`).
+
+    Its decisions are traced (`simulation.trace`), so each event can show the terms behind it.
+    """
 
     def __init__(
         self,
@@ -29,7 +33,11 @@ class SingleRun(CSTOModel):
     ):
         del scenario  # Mesa's own scenario object, passed by ModelController's Reset
         super().__init__(
-            spec if spec is not None else "baseline", replications=1, rng=rng, months=months
+            spec if spec is not None else "baseline",
+            replications=1,
+            rng=rng,
+            months=months,
+            trace=Trace(),
         )
 
 

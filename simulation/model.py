@@ -8,7 +8,7 @@ the alliance's collective response, decay and recording.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
@@ -30,6 +30,9 @@ from simulation.schema import ACTION_NAMES, ActionSpec, Scenario, Shock
 from simulation.state import NEVER, initial_state
 from simulation.streams import counter_uniforms, shuffle_order
 from simulation.varying import Numbers, VaryingError, check_values
+
+if TYPE_CHECKING:
+    from simulation.trace import Trace
 
 
 def mean_cohesion(model: CSTOModel) -> float:
@@ -82,6 +85,9 @@ class CSTOModel(mesa.Model):
             decision being a function of (stream_seed, streams[r], month, decision) only.
             None (the default) draws everything from `model.rng`.
         stream_seed: the seed of the counter-based streams.
+        trace: a `simulation.trace.Trace` that records the decisions it selects, split into
+            their utility terms (None, the default: nothing is recorded and nothing is paid).
+            Recording draws no random numbers: a traced run is the same run.
         **overrides: scenario keys with `__` for dots, e.g. `agents__BLR__beta_loyalty=2.0`.
     """
 
@@ -95,6 +101,7 @@ class CSTOModel(mesa.Model):
         varying: dict[str, Any] | None = None,
         streams: np.ndarray | None = None,
         stream_seed: int = 0,
+        trace: Trace | None = None,
         **overrides: Any,
     ):
         super().__init__(rng=rng)
@@ -105,6 +112,7 @@ class CSTOModel(mesa.Model):
         self.replications = replications
         self.run_offset = run_offset
         self.month = 0
+        self.trace = trace
         self.varying = _checked_varying(self.spec, varying or {}, replications)
         self.streams = _checked_streams(streams, replications)
         self.stream_seed = int(stream_seed)

@@ -291,3 +291,43 @@ def test_dashboard_command_rejects_an_unknown_scenario(cli):
     result = cli("dashboard", "no-such-scenario")
     assert result.exit_code == 2
     assert "no-such-scenario" in result.output
+
+
+# --- why did it do that ----------------------------------------------------------------------
+
+
+def test_each_single_run_event_opens_its_decision(history):
+    """Every chosen event of the single run has a decision table whose chosen option it is."""
+    from dashboard.why import explain_single_event
+
+    model = SingleRun(spec=history, months=MONTHS, rng=3)
+    for _ in range(MONTHS):
+        model.step()
+    record = model.to_record()
+    explained = 0
+    for month in range(MONTHS):
+        for actor, action, target in month_events(record, month, 0):
+            text = explain_single_event(model, month, actor, action, target)
+            if action == "attack":
+                assert "not chosen by utility" in text
+                continue
+            if "forced by the scenario" in text:
+                continue
+            label = f"{action}->{target}" if target else action
+            chosen = [line for line in text.splitlines() if line.startswith("* ")]
+            assert len(chosen) == 1 and chosen[0][2:].startswith(label), text
+            assert "decided by" in text or "against the odds" in text or "only open" in text
+            explained += 1
+    assert explained > 5
+
+
+def test_the_ensemble_why_panel_attributes_a_frequent_event(ensemble):
+    from dashboard.why import event_choices, explain_ensemble_event
+
+    choices = event_choices(ensemble)
+    assert choices and all(":attack" not in choice for choice in choices)
+    why = explain_ensemble_event(ensemble, choices[0], sample=RUNS)
+    assert set(why.attribution["group"]) == {"happened", "not_happened"}
+    assert why.text.startswith(f"{choices[0]}: happened in")
+    happened = why.attribution.groupby("group")["runs"].first()["happened"]
+    assert happened > 0

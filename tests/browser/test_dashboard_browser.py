@@ -97,6 +97,7 @@ def dashboard_url(tmp_path: Path):
 
 
 def test_dashboard_in_chromium(dashboard_url: str, tmp_path: Path):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     started = time.monotonic()
@@ -146,6 +147,31 @@ def test_dashboard_in_chromium(dashboard_url: str, tmp_path: Path):
             keep = os.environ.get("CSTO_DASHBOARD_SCREENSHOT")
             if keep:
                 shutil.copy(tmp_path / "dashboard.png", keep)
+
+            # why did it do that: open the decision behind one event of the single run
+            page.get_by_role("tab", name="Single run").click()
+            step = page.get_by_role("button", name="Step")
+            step.wait_for(state="visible", timeout=30_000)
+            why = page.locator(".csto-why-event").first
+            for _ in range(12):
+                step.click()
+                page.wait_for_timeout(300)
+                if why.count():
+                    break
+            why.wait_for(state="visible", timeout=15_000)
+            page.wait_for_timeout(2_000)  # let the steps' renders settle before clicking
+            event_text = why.inner_text()
+            table = page.locator(".csto-why-table")
+            for _ in range(3):  # a click on a button being re-rendered can be lost: retry
+                if not table.count():
+                    why.click()
+                try:
+                    table.wait_for(state="visible", timeout=10_000)
+                    break
+                except PlaywrightTimeout:
+                    continue
+            table.wait_for(state="visible", timeout=10_000)
+            explanation = table.inner_text()
         finally:
             browser.close()
 
@@ -157,5 +183,11 @@ def test_dashboard_in_chromium(dashboard_url: str, tmp_path: Path):
     assert spec.agents["BLR"].beta_loyalty == pytest.approx(float(after_value))
     assert spec.agents["ARM"] == load_scenario("history-2022").agents["ARM"]
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+    assert event_text.lower().startswith("why: ")
+    assert (
+        "prob." in explanation
+        or "not chosen by utility" in explanation
+        or "forced by the scenario" in explanation
+    ), explanation
     assert outside == [], f"the page reached beyond loopback: {outside}"
-    assert time.monotonic() - started < 90
+    assert time.monotonic() - started < 150
