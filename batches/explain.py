@@ -657,6 +657,7 @@ class FolderInfo:
     agents: tuple[str, ...]
     actors: tuple[str, ...]
     package_version: str | None = None
+    posterior: dict[str, Any] | None = None  # the manifest's posterior record (posterior runs)
 
 
 def folder_info(folder: str | os.PathLike[str]) -> FolderInfo:
@@ -702,6 +703,7 @@ def manifest_info(
         agents=agents,
         actors=agents + tuple(scenario.get("poles", {})),
         package_version=manifest.get("package_version"),
+        posterior=manifest.get("posterior") or None,
     )
 
 
@@ -744,8 +746,9 @@ def event_differences(replayed: pd.DataFrame, recorded: pd.DataFrame, run: int) 
 
 # --- the command: replay a run, or the runs of an ensemble, with the trace on ------------------
 
-UNSUPPORTED_KEYS: tuple[str, ...] = ("varying", "posterior", "design", "free_parameters")
-"""Manifest entries of batches whose replications carry their own parameters: not replayed yet."""
+UNSUPPORTED_KEYS: tuple[str, ...] = ("varying", "design", "free_parameters")
+"""Manifest entries of batches whose replications carry their own parameters: not replayed yet.
+A posterior run (`posterior` in the manifest) is replayed with its draws (`chunk_varying`)."""
 
 DEFAULT_SAMPLE = 200
 """Runs `explain --event` replays by default (a seeded sample of the folder's runs)."""
@@ -847,11 +850,12 @@ def _check_scenario(info: FolderInfo, manifest: dict[str, Any], folder) -> None:
         )
 
 
-def trace_chunk(scenario, months: int, chunk: Chunk, trace) -> pd.DataFrame:
+def trace_chunk(scenario, months: int, chunk: Chunk, trace, varying=None) -> pd.DataFrame:
     """Run `chunk` of a batch of `scenario` with `trace` on the model; the chunk's events table.
 
-    The model is built as `batches.chunks.run_chunk` builds it: same scenario, size, seed, months
-    and run offset, so every random stream is the batch's.
+    The model is built as `batches.chunks.run_chunk` builds it: same scenario, size, seed, months,
+    run offset and per-replication values (`varying`, a posterior run's draws), so every random
+    stream and every parameter is the batch's.
     """
     from results.tables import events_table
     from simulation.model import CSTOModel
@@ -862,14 +866,30 @@ def trace_chunk(scenario, months: int, chunk: Chunk, trace) -> pd.DataFrame:
         rng=chunk.seed,
         months=months,
         run_offset=chunk.offset,
+        varying=varying,
         trace=trace,
     )
     return events_table(model.run())
 
 
+def chunk_varying(info: FolderInfo, chunk: Chunk) -> dict[str, Any] | None:
+    """The per-replication values of `chunk` in the folder's batch: its posterior draws, drawn as
+    the batch drew them (`batches.posterior.chunk_draws`), or None for a plain run."""
+    if not info.posterior:
+        return None
+    from batches.errors import RunFolderError
+    from batches.posterior import chunk_draws, verify_posterior
+
+    try:
+        verify_posterior(info.posterior)
+    except RunFolderError as error:
+        raise ExplainInputError("RUN_DIR", str(error)) from None
+    return chunk_draws(info.posterior, info.seed, chunk)
+
+
 def replay(info: FolderInfo, chunk: Chunk, trace) -> pd.DataFrame:
     """Replay `chunk` of the folder's batch with `trace` on (`trace_chunk`)."""
-    return trace_chunk(_scenario(info), info.months, chunk, trace)
+    return trace_chunk(_scenario(info), info.months, chunk, trace, chunk_varying(info, chunk))
 
 
 def event_decision(
