@@ -322,10 +322,13 @@ def validate_parameters_file(path: Path | str | None = None, scenario: str = "wo
 
 
 def is_parameters_file(path: Path | str) -> bool:
-    """Whether a TOML file is a parameters file (its only table is [parameters])."""
+    """Whether a TOML file is a parameters file (its only table is [parameters]).
+
+    Read with `read_toml`, the one reader of scenario files: a FIFO, device or folder is not
+    opened (it would block), a binary or non-UTF-8 file is simply not a parameters file.
+    """
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError):
+        data = read_toml(Path(path))
+    except ScenarioError:
         return False
     return set(data) == {"parameters"}
