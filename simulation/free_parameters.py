@@ -16,7 +16,6 @@ Every failure is a `ScenarioError` naming the file (or option), the key and what
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
