@@ -7,11 +7,11 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import invoke
 
 from batches.chunks import CHUNK_SIZE
 from batches.explain import check_trace, explain_event, explain_run
 from results.store import read_table
-from tests.conftest import invoke
 
 RUNS = 40
 
