@@ -23,20 +23,9 @@ from typing import Any, Protocol
 import pandas as pd
 
 from simulation.calendar import month_label
+from simulation.trace import TRACE_COLUMNS
 
-RECORD_COLUMNS: tuple[str, ...] = (
-    "run",
-    "month",
-    "agent",
-    "decision",
-    "option",
-    "target",
-    "term",
-    "value",
-    "utility",
-    "probability",
-    "chosen",
-)
+RECORD_COLUMNS: tuple[str, ...] = tuple(c for c in TRACE_COLUMNS if c != "rationality")
 """The columns of `--format csv|json` (the trace without lambda, which `format_run` prints)."""
 
 RECORD_FORMATS: tuple[str, ...] = ("csv", "json")
