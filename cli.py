@@ -1058,14 +1058,15 @@ def generation_line(report: Any) -> str:
     """One progress line per generation of a calibration."""
     return (
         f"generation {report.generation}: epsilon {report.epsilon:.3g}, acceptance "
-        f"{report.acceptance_rate:.3f}, {report.simulations:,} simulations "
+        f"{report.acceptance_rate:.3f}, effective sample size {report.effective_sample_size:.0f}, "
+        f"{report.simulations:,} simulations "
         f"({report.total_simulations:,} in all), {_duration(report.elapsed)}"
     )
 
 
 CALIBRATE_FIXED = (
     "scenario", "targets", "parameters", "vary", "all_parameters", "budget", "population",
-    "generations", "min_epsilon", "runs", "seed", "out", "force",
+    "generations", "min_epsilon", "runs", "transition", "seed", "out", "force",
 )  # fmt: skip
 
 
@@ -1109,6 +1110,13 @@ CALIBRATE_FIXED = (
 )
 @click.option("--runs", type=click.IntRange(min=1), default=None, help="Replications per particle.")
 @click.option(
+    "--transition",
+    type=click.Choice(["beaumont", "local", "silverman"]),
+    default=None,
+    help="Perturbation kernel: beaumont (default; twice the weighted covariance), local "
+    "(nearest-neighbour covariances, for curved ridges), silverman (pyabc's default).",
+)
+@click.option(
     "--seed",
     type=click.IntRange(min=0),
     default=DEFAULT_SEED,
@@ -1145,6 +1153,7 @@ def calibrate(
     generations: int | None,
     min_epsilon: float | None,
     runs: int | None,
+    transition: str | None,
     seed: int,
     out: Path | None,
     workers: int,
@@ -1191,7 +1200,8 @@ def calibrate(
                     scenario or DEFAULT_SCENARIO, targets=targets, parameters=parameters,
                     vary=vary, all_parameters=all_parameters, budget=budget,
                     population=population, generations=generations, min_epsilon=min_epsilon,
-                    runs=runs, seed=seed, out=out, workers=workers, force=force, plots=not no_plots,
+                    runs=runs, transition=transition, seed=seed, out=out, workers=workers,
+                    force=force, plots=not no_plots,
                     progress=echo,
                     command=" ".join(["csto", *sys.argv[1:]]),
                 )  # fmt: skip

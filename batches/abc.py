@@ -45,6 +45,12 @@ The pieces, and why:
   pilot is drawn from its own seed, so resuming recomputes the same scales.
 - **Epsilon**: the weighted median of the previous generation's distances (pyabc's
   `QuantileEpsilon`, alpha 0.5), the first from a calibration sample from the prior.
+- **Search space**: a log-uniform parameter is searched as ln(value), uniform on [ln low, ln high]
+  (the same prior), so the transition kernel's steps are relative: a Gaussian kernel in the raw
+  value of a parameter whose prior spans a factor 9 proposes steps too large at its low end and
+  too small at its high end, and its importance weights (prior over proposal density) then spread
+  over orders of magnitude. pyabc's database holds the search values; the posterior this module
+  returns is in the parameters' own units.
 - **Randomness**: pyabc draws from numpy's global generator. The sampler reseeds it at the start of
   every generation from (seed, generation), and each simulation batch gets its own seed from
   (seed, generation, batch), so a seed fixes the whole posterior, and a run resumed from its
@@ -69,6 +75,8 @@ from simulation.scenario import ScenarioError
 PRIOR_KINDS: tuple[str, ...] = ("uniform", "log-uniform")
 EPSILON_QUANTILE = 0.5  # each epsilon is this weighted quantile of the last distances
 PILOT = 2**20  # the seed path of the pilot sample, apart from every generation's
+TRANSITIONS: tuple[str, ...] = ("beaumont", "local", "silverman")
+"""Perturbation kernels (`make_transition`); the first is the default."""
 
 Simulator = Callable[[pd.DataFrame, int], pd.DataFrame]
 """simulate(thetas (n x parameters), seed) -> statistics (n x statistics), rows in order."""
@@ -97,13 +105,23 @@ class Prior:
             return np.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
         return self.low + u * (self.high - self.low)
 
+    @property
+    def search_bounds(self) -> tuple[float, float]:
+        """The prior's box in the space the search works in: [ln low, ln high] if log-uniform."""
+        if self.kind == "log-uniform":
+            return math.log(self.low), math.log(self.high)
+        return self.low, self.high
+
     def pyabc_rv(self):
-        """The pyabc random variable of this prior."""
+        """The pyabc random variable of this prior in the search space: uniform on its box."""
         from pyabc import RV
 
-        if self.kind == "log-uniform":
-            return RV("loguniform", self.low, self.high)
-        return RV("uniform", self.low, self.high - self.low)
+        low, high = self.search_bounds
+        return RV("uniform", low, high - low)
+
+    def from_search(self, values: np.ndarray) -> np.ndarray:
+        """Search-space values back to the parameter's own (exp of a log-uniform one's)."""
+        return np.exp(values) if self.kind == "log-uniform" else values
 
 
 def as_priors(priors: Sequence[Any], source: str = "priors") -> list[Prior]:
@@ -172,6 +190,13 @@ class GenerationReport:
     total_simulations: int
     batches: int
     elapsed: float
+    effective_sample_size: float = math.nan  # Kish's, of the accepted particles' weights
+
+
+def effective_sample_size(weights: Any) -> float:
+    """Kish's effective sample size of importance weights, (sum w)^2 / sum w^2."""
+    w = np.asarray(weights, dtype=float)
+    return float(w.sum() ** 2 / (w**2).sum())
 
 
 def _statistics_rows(frame: pd.DataFrame, names: list[str], n: int) -> list[dict[str, float]]:
@@ -300,7 +325,9 @@ def _make_sampler_class():
             if sample.n_accepted < n:
                 sample.ok = False
             if not from_prior:
-                run.report(t, keywords["eps"](t), n, evaluations, batches, started)
+                weights = [particle.weight for particle in sample.accepted_particles]
+                ess = effective_sample_size(weights) if weights else math.nan
+                run.report(t, keywords["eps"](t), n, evaluations, batches, started, ess)
             return sample
 
     return BatchSampler
@@ -344,6 +371,7 @@ class _Calibration:
     seed: int
     max_batch: int
     progress: Callable[[GenerationReport], None] | None
+    priors: list[Prior] = field(default_factory=list)
     bounds: dict[str, tuple[float, float]] | None = None
     log: BatchLog = field(default_factory=BatchLog)
     history: Any = None
@@ -369,11 +397,14 @@ class _Calibration:
         frame = pd.DataFrame(
             [[float(theta[name]) for name in self.names] for theta in thetas], columns=self.names
         )
+        frame = to_parameters(frame, self.priors)
         self.log.calls.append((t, len(frame)))
         result = self.simulate(frame, derived_seed(self.seed, t + 1, batch))
         return _statistics_rows(result, self.statistics, len(frame))
 
-    def report(self, t: int, eps: float, n: int, evaluations: int, batches: int, start: float):
+    def report(
+        self, t: int, eps: float, n: int, evaluations: int, batches: int, start: float, ess: float
+    ):
         self.total += evaluations
         if self.progress is not None:
             self.progress(
@@ -385,6 +416,7 @@ class _Calibration:
                     total_simulations=self.total,
                     batches=batches,
                     elapsed=time.perf_counter() - self.started,
+                    effective_sample_size=ess,
                 )
             )
 
@@ -451,12 +483,14 @@ def calibrate(
     progress: Callable[[GenerationReport], None] | None = None,
     floors: dict[str, float] | None = None,
     max_batch: int | None = None,
+    transition: str = TRANSITIONS[0],
 ) -> CalibrationResult:
     """Run (or resume) ABC-SMC until `generations` generations or epsilon <= `min_epsilon`.
 
     `observed` maps each statistic's name to its documented value; `simulate` returns those
     columns. `floors` (optional) are lower bounds of the statistics' scales (the record's own
-    uncertainty). With `resume`, the run stored in `db_path` continues to `generations` in all,
+    uncertainty). `transition` names the perturbation kernel (`make_transition`). With `resume`,
+    the run stored in `db_path` continues to `generations` in all,
     giving the posterior the uninterrupted run gives.
     """
     from pyabc import ABCSMC, Distribution, QuantileEpsilon
@@ -472,13 +506,16 @@ def calibrate(
     names = [p.name for p in checked]
     statistics = list(observed)
     scales = pilot_scales(checked, observed, simulate, size=population, seed=seed, floors=floors)
-    state = _Calibration(simulate, names, statistics, seed, max_batch or 50 * population, progress)
-    state.bounds = {p.name: (p.low, p.high) for p in checked}
+    state = _Calibration(
+        simulate, names, statistics, seed, max_batch or 50 * population, progress, checked
+    )
+    state.bounds = {p.name: p.search_bounds for p in checked}
     abc = ABCSMC(
         models=_identity_model(),
         parameter_priors=Distribution(**{p.name: p.pyabc_rv() for p in checked}),
         distance_function=PNormDistance(p=2, fixed_weights={s: 1 / v for s, v in scales.items()}),
         population_size=population,
+        transitions=make_transition(transition),
         sampler=_make_sampler_class()(state),
         eps=QuantileEpsilon(alpha=EPSILON_QUANTILE),
     )
@@ -497,7 +534,45 @@ def calibrate(
     state.history = history
     if done < generations and not _converged(history, min_epsilon):
         history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=generations - done)
-    return _result(history, scales, db_path, state.log, generations, min_epsilon)
+    return _result(history, checked, scales, db_path, state.log, generations, min_epsilon)
+
+
+def to_parameters(frame: pd.DataFrame, priors: Sequence[Prior]) -> pd.DataFrame:
+    """Search-space columns (ln value for log-uniform priors) in the parameters' own units."""
+    frame = frame.copy()
+    for prior in priors:
+        if prior.name in frame.columns:
+            frame[prior.name] = prior.from_search(frame[prior.name].to_numpy(dtype=float))
+    return frame
+
+
+def _unit_bandwidth(n_samples: float, dimension: int) -> float:  # noqa: ARG001
+    return 1.0
+
+
+def make_transition(name: str):
+    """The pyabc perturbation kernel `name` (TRANSITIONS).
+
+    - beaumont: a Gaussian kernel with twice the previous population's weighted covariance
+      (Beaumont, Cornuet, Marin & Robert 2009, Biometrika 96:983; the choice that minimises the
+      Kullback-Leibler distance between successive populations, Filippi et al. 2013).
+    - local: a Gaussian kernel per particle with the covariance of its nearest quarter of the
+      population (pyabc's LocalTransition; Filippi et al. 2013, "On optimality of kernels for
+      approximate Bayesian computation using sequential Monte Carlo", SAGMB 12:87): follows
+      curved ridges.
+    - silverman: pyabc's default, the weighted covariance shrunk by Silverman's rule; in 10+
+      dimensions it shrinks to ~0.45 of the covariance, the proposal follows the few heaviest
+      particles, and the importance weights degenerate.
+    """
+    from pyabc import LocalTransition, MultivariateNormalTransition
+
+    if name == "beaumont":
+        return MultivariateNormalTransition(scaling=2.0, bandwidth_selector=_unit_bandwidth)
+    if name == "local":
+        return LocalTransition()
+    if name == "silverman":
+        return MultivariateNormalTransition()
+    raise ScenarioError("calibrate", "transition", f"expected one of {TRANSITIONS}, got {name!r}")
 
 
 def _identity_model():
@@ -518,12 +593,13 @@ def _converged(history, min_epsilon: float) -> bool:
     return bool(len(last) and last.iloc[-1] <= min_epsilon)
 
 
-def _result(history, scales, db_path, log, generations, min_epsilon) -> CalibrationResult:
+def _result(history, priors, scales, db_path, log, generations, min_epsilon) -> CalibrationResult:
     populations = history.get_all_populations()
     populations = populations[populations["t"] >= 0].sort_values("t")
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     posterior = frame.reset_index(drop=True)
     posterior.columns = [str(c) for c in posterior.columns]
+    posterior = to_parameters(posterior, priors)
     posterior["weight"] = np.asarray(weights, dtype=float)
     epsilons = [float(e) for e in populations["epsilon"]]
     simulations = [int(s) for s in populations["samples"]]

@@ -104,6 +104,7 @@ class Settings:
     months: int
     max_batch: int
     predictive_draws: int = PREDICTIVE_DRAWS
+    transition: str = "silverman"  # what calibrations made before kernels could be chosen used
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -252,10 +253,16 @@ def settings_for(
     min_epsilon: float | None,
     runs: int | None,
     months: int,
+    transition: str | None = None,
 ) -> Settings:
     """The settings of `budget` with the options given replacing its values (OptionError if bad)."""
+    from batches.abc import TRANSITIONS
+
     if budget not in BUDGETS:
         raise OptionError(f"--budget: expected one of {', '.join(BUDGETS)}, got {budget!r}")
+    if transition is not None and transition not in TRANSITIONS:
+        expected = ", ".join(TRANSITIONS)
+        raise OptionError(f"--transition: expected one of {expected}, got {transition!r}")
     base = BUDGETS[budget]
     for option, value in (("--population", population), ("--generations", generations)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
@@ -284,6 +291,7 @@ def settings_for(
         months=months,
         max_batch=20 * chosen.population,
         predictive_draws=chosen.predictive_draws,
+        transition=transition or TRANSITIONS[0],
     )
 
 
@@ -306,6 +314,7 @@ def run_calibration(
     generations: int | None = None,
     min_epsilon: float | None = None,
     runs: int | None = None,
+    transition: str | None = None,
     seed: int = DEFAULT_SEED,
     out: str | os.PathLike[str] | None = None,
     workers: int = 1,
@@ -332,7 +341,7 @@ def run_calibration(
     spec = load_scenario(scenario, None, record.months)
     settings = settings_for(
         budget, population=population, generations=generations, min_epsilon=min_epsilon,
-        runs=runs, months=record.months,
+        runs=runs, months=record.months, transition=transition,
     )  # fmt: skip
     priors = calibration_priors(
         spec, parameters=parameters, vary=vary, all_parameters=all_parameters
@@ -432,6 +441,7 @@ def _run(
                 progress=progress,
                 floors=record.uncertainty(),
                 max_batch=settings.max_batch,
+                transition=settings.transition,
             )
     except KeyboardInterrupt:
         raise CalibrationInterruptedError(out, _generations_done(out / DB_NAME)) from None

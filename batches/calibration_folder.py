@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from batches.abc import CalibrationResult, Prior, as_priors
+from batches.abc import CalibrationResult, Prior, as_priors, effective_sample_size
 from batches.targets import Targets
 from results.atomic import atomic_write, atomic_write_text
 from results.manifest import read_manifest, write_manifest
@@ -105,12 +105,6 @@ def calibration_manifest(
             }
         )
     return manifest
-
-
-def effective_sample_size(weights: Any) -> float:
-    """Kish's effective sample size of importance weights, (sum w)^2 / sum w^2."""
-    w = np.asarray(weights, dtype=float)
-    return float(w.sum() ** 2 / (w**2).sum())
 
 
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: Sequence[float]) -> np.ndarray:

@@ -44,6 +44,7 @@ def test_the_folder_records_the_calibration(straight):
     assert manifest["seed"] == 3
     assert manifest["settings"]["months"] == 12
     assert manifest["settings"]["population"] == 12
+    assert manifest["settings"]["transition"] == "beaumont"
     assert [p["key"] for p in manifest["priors"]] == [
         "agents.ARM.beta_legitimacy",
         "actions.visit_breakaway.cost",
@@ -105,7 +106,7 @@ def test_progress_prints_a_line_per_generation(cli, tmp_path):
     lines = [line for line in result.stdout.splitlines() if line.startswith("generation ")]
     assert [line.split(":")[0] for line in lines] == ["generation 0", "generation 1"]
     assert all("epsilon" in line and "acceptance" in line and "simulations" in line
-               for line in lines)  # fmt: skip
+               and "effective sample size" in line for line in lines)  # fmt: skip
     assert "agents.ARM.beta_legitimacy" in result.stdout
 
 
@@ -128,7 +129,9 @@ def test_a_bad_prior_or_option_is_one_clear_line_and_nothing_written(
     assert not out.exists()
 
 
-@pytest.mark.parametrize("args", [("--budget", "huge"), ("--population", "1")])
+@pytest.mark.parametrize(
+    "args", [("--budget", "huge"), ("--population", "1"), ("--transition", "gaussian")]
+)
 def test_a_bad_option_value_is_a_usage_error_and_nothing_written(cli, tmp_path, args):
     out = tmp_path / "never"
     result = cli("calibrate", *args, "--out", out)
