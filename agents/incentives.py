@@ -157,7 +157,9 @@ def action_utilities(
     left[:, :-2] = per_actor
     left[:, -2:-1] = public
     left[:, -1:] = legitimacy * insecurity
-    stakes = dispute_stakes(params, i, menu) + signal_fatigue(params, state, i, menu, per_actor)
+    domestic = public * menu.alignment + left[:, -1:] * menu.visibility  # (R, K)
+    fatigue = signal_fatigue(params, state, i, menu, per_actor, domestic)
+    stakes = dispute_stakes(params, i, menu) + fatigue
     if not (menu.goldstein.shape[0] > 1 or menu.visibility.shape[0] > 1):
         right = np.vstack([menu.goldstein[0].T / 10.0, menu.alignment[0], menu.visibility[0]])
         return left @ right + stakes - menu.cost
@@ -175,17 +177,29 @@ def action_utilities(
 
 
 def signal_fatigue(
-    params: Parameters, state: WorldState, i: int, menu: Menu, per_actor: np.ndarray
+    params: Parameters,
+    state: WorldState,
+    i: int,
+    menu: Menu,
+    per_actor: np.ndarray,
+    domestic: np.ndarray,
 ) -> np.ndarray | float:
-    """(R, K) the favour a repeated signal no longer earns (Fearon 1997; `agents.signals`):
-    (discount - 1) x the value of the option's weight toward the patron, per_actor[patron] g/10.
+    """(R, K) the value a repeated signal no longer earns (Fearon 1997; `agents.signals`):
+    (discount - 1) x [its favour with the addressee t, per_actor[t] g_t/10, + its domestic value,
+    `domestic` (R, K), the option's legitimacy term], each counted where it is a gain: what a
+    repetition wears out is the news, not the disapproval of a public that dislikes the act.
     """
     signal = is_signal(params, i, menu.targets, menu.weight)
     if not signal.any():
         return 0.0
     discount = menu_discount(params, state, i, menu.actions, signal)
-    patron = params.patron
-    return (discount - 1.0) * per_actor[:, patron, None] * menu.goldstein[:, :, patron] / 10.0
+    options = np.flatnonzero(signal.any(axis=0))
+    addressees = menu.targets[options]
+    favour = per_actor[:, addressees] * menu.goldstein[:, options, addressees] / 10.0
+    fatigue = np.zeros(np.broadcast_shapes(discount.shape, domestic.shape))
+    gains = np.maximum(favour, 0.0) + np.maximum(domestic[:, options], 0.0)
+    fatigue[:, options] = (discount[:, options] - 1.0) * gains
+    return fatigue
 
 
 def dispute_stakes(params: Parameters, i: int, menu: Menu) -> np.ndarray:

@@ -3,13 +3,16 @@
 A signal informs its receiver only as far as it is costly relative to what a client of another
 type would pay (Spence 1973, "Job Market Signaling"; Fearon 1997, "Signaling Foreign Policy
 Interests", J. Conflict Resolut. 41(1)): a pledge repeated every few months has become cheap and
-expected, and tells the patron less each time. The model counts each country's recent acts of
-each kind addressed to the patron with a positive weight (a loyalty pledge, a visit to a
-breakaway region, a recognition, a trade deal, a return to the alliance) as a decaying count n
-(mean life `signal_memory` months) and discounts the act's weight toward the patron by
-(1 - signal_fatigue)^n: the first signal in a while earns its full favour, the k-th in a burst
-(1 - f)^(k-1) of it. The same discount enters the act's utility (the look-ahead of MODEL 5.2) and
-its effect (the patron's warmth and hence the signaller's standing, agents.reactions).
+expected, and tells its audiences less each time. The model counts each country's recent acts of
+each kind addressed to a power with a positive weight (to the patron: a loyalty pledge, a visit
+to a breakaway region, a recognition, a trade deal, a return to the alliance; to an outside pole:
+courting the West) as a decaying count n (mean life `signal_memory` months) and discounts the
+act's value by (1 - signal_fatigue)^n: the first signal in a while earns its full value, the k-th
+in a burst (1 - f)^(k-1) of it. The discount applies to what the act says: its favour with the
+addressee and its domestic value (public approval, visibility), both in the act's utility (the
+look-ahead of MODEL 5.2, `agents.incentives.signal_fatigue`) and in its effect on the
+addressee's warmth (hence the signaller's standing with the patron). What third parties make of
+it (the collateral weights) is not discounted.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ from simulation.state import WorldState
 def is_signal(
     params: Parameters, actor: int, targets: np.ndarray, weight: np.ndarray
 ) -> np.ndarray:
-    """(..., K) bool: acts of a client `actor` addressed to the patron with a positive weight.
+    """(..., K) bool: acts of a client `actor` addressed to a power (the patron or an outside
+    pole) with a positive weight.
 
     `targets` (K,) are the options' targets, `weight` (..., K) their weights toward the target.
     """
     client = actor != params.patron and actor < params.agents
-    return client & (targets == params.patron) & (weight > 0)
+    power = (targets == params.patron) | (targets >= params.agents)
+    return client & power & (weight > 0)
 
 
 def signal_discount(
@@ -49,6 +54,15 @@ def menu_discount(
     fatigue = params.dynamics.signal_fatigue[:, None]
     discount = (1.0 - fatigue) ** state.signals[:, actor, actions]
     return np.where(signal, discount, 1.0)
+
+
+def discount_toward_targets(
+    goldstein: np.ndarray, targets: np.ndarray, signal: np.ndarray, discount: np.ndarray
+) -> None:
+    """Discount in place each signal's weight toward its addressee: goldstein (n, A), the n acts'
+    `targets`, `signal` and `discount` (n,)."""
+    rows = np.flatnonzero(signal)
+    goldstein[rows, targets[rows]] *= discount[rows]
 
 
 def remember_signals(

@@ -107,7 +107,7 @@ def action_terms(
 
     trade, security, loyalty: the warmth weights (`warmth_terms`) through the target's and the
     observers' reactions, eta_T u_ij + eta_O sum_j u_ij rho_jk; affinity: beta_A rho_ik g_k/10;
-    fatigue: `signal_fatigue` of the whole per-actor value;
+    fatigue: `signal_fatigue` of the favour with the addressee and the legitimacy term;
     legitimacy: beta_G [(1 - q_i) mu_i m_a + q_i v_a]; stakes: `dispute_stakes`; cost: -cost_a.
     """
     target_eta, observer_eta, standing_reaction = reaction
@@ -122,10 +122,10 @@ def action_terms(
     affinity = params.beta_affinity[:, i, None] * state.relation[:, i, :]
     per_actor_total += affinity
     terms["affinity"] = _by_option(np.broadcast_to(affinity, (shape[0], affinity.shape[1])), menu)
-    terms["fatigue"] = signal_fatigue(params, state, i, menu, per_actor_total)
     insecurity, legitimacy = params.insecurity[:, i, None], params.beta_legitimacy[:, i, None]
     public = legitimacy * (1.0 - insecurity) * state.public_lean[:, i, None]
     terms["legitimacy"] = public * menu.alignment + legitimacy * insecurity * menu.visibility
+    terms["fatigue"] = signal_fatigue(params, state, i, menu, per_actor_total, terms["legitimacy"])
     terms["stakes"] = dispute_stakes(params, i, menu)
     terms["cost"] = -menu.cost
     return {name: np.broadcast_to(value, shape) for name, value in terms.items()}

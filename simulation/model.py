@@ -18,7 +18,13 @@ from agents.catalogue import ACTION_ID, CatalogueBuilder, Menu
 from agents.country import SITE_KINDS, Country
 from agents.pole import Pole
 from agents.reactions import apply_action
-from agents.signals import is_signal, remember_signals, signal_discount, signal_retention
+from agents.signals import (
+    discount_toward_targets,
+    is_signal,
+    remember_signals,
+    signal_discount,
+    signal_retention,
+)
 from simulation.alliance import collective_response, update_credibility
 from simulation.calendar import calendar_month, month_index
 from simulation.metrics import cohesion_components
@@ -441,13 +447,12 @@ class CSTOModel(mesa.Model):
         runs = np.flatnonzero(where)
         picked = choice[runs]
         goldstein = menu.number("goldstein", runs, picked)
-        signal = is_signal(
-            self.params, actor, menu.targets[picked], menu.number("weight", runs, picked)
-        )
+        targets = menu.targets[picked]
+        signal = is_signal(self.params, actor, targets, menu.number("weight", runs, picked))
         if signal.any():
             actions = menu.actions[picked]
             discount = signal_discount(self.params, self.state, actor, actions, runs)
-            goldstein[:, self.params.patron] *= np.where(signal, discount, 1.0)
+            discount_toward_targets(goldstein, targets, signal, discount)
             remember_signals(self.params, self.state, actor, actions, signal, runs)
         apply_action(
             self.params,

@@ -166,6 +166,48 @@ def test_other_acts_are_not_discounted(signalling):
     assert utilities[0, summon] == fresh[0, summon]
 
 
+def _courting(count: float, **overrides) -> dict[str, float]:
+    """Armenia's terms of courting the West after `count` recent courtships."""
+    from agents.terms import action_terms
+
+    model = CSTOModel(
+        "world-2022", replications=1, rng=1, months=12, dynamics__signal_fatigue=FATIGUE,
+        **overrides,
+    )  # fmt: skip
+    codes = model.params.actor_codes
+    arm, west = codes.index("ARM"), codes.index("WEST")
+    menu = model.countries.to_list()[arm].diplomacy_menu
+    court = option(menu, "court_west", west)
+    model.state.signals[0, arm, ACTION_ID["court_west"]] = count
+    terms = action_terms(model.params, model.state, arm, menu, model.reaction)
+    utility = action_utilities(model.params, model.state, arm, menu, model.reaction)[0, court]
+    return {name: float(value[0, court]) for name, value in terms.items()} | {"utility": utility}
+
+
+def test_courting_the_west_again_is_worth_less_in_favour_and_at_home():
+    """A signal to an outside pole fades too (Fearon 1997): after k recent courtships Armenia's
+    next one keeps (1 - f)^k of its favour with the West and of its domestic value; the cost is
+    not discounted, and the terms still sum to the utility."""
+    westward = {"agents__ARM__public_lean": -0.8}  # a public that approves of courting the West
+    fresh, once, twice = (_courting(n, **westward) for n in (0.0, 1.0, 2.0))
+    assert fresh["fatigue"] == 0.0
+    assert once["fatigue"] < 0.0
+    assert twice["fatigue"] / once["fatigue"] == pytest.approx(
+        ((1 - FATIGUE) ** 2 - 1) / ((1 - FATIGUE) - 1)
+    )
+    assert twice["cost"] == fresh["cost"]
+    assert twice["utility"] == pytest.approx(sum(v for k, v in twice.items() if k != "utility"))
+    silent = _courting(1.0, agents__ARM__beta_legitimacy=0.0, **westward)  # no domestic value
+    domestic = once["fatigue"] - silent["fatigue"]
+    assert domestic == pytest.approx(-FATIGUE * once["legitimacy"])
+    assert once["legitimacy"] > 0.0
+    moscow_ward = _courting(2.0, agents__ARM__public_lean=0.8)
+    assert moscow_ward["legitimacy"] < 0.0  # the disapproval of the public does not fade
+    assert moscow_ward["fatigue"] == pytest.approx(
+        _courting(2.0, agents__ARM__public_lean=0.8, agents__ARM__beta_legitimacy=0.0)["fatigue"]
+    )
+
+
 R = 16
 KEYS = [
     ("dynamics.escalation_memory", 3),
