@@ -1066,7 +1066,8 @@ def generation_line(report: Any) -> str:
 
 CALIBRATE_FIXED = (
     "scenario", "targets", "parameters", "vary", "all_parameters", "budget", "population",
-    "generations", "min_epsilon", "runs", "transition", "seed", "out", "force",
+    "generations", "min_epsilon", "min_acceptance", "runs", "transition", "seed", "out",
+    "force",
 )  # fmt: skip
 
 
@@ -1097,8 +1098,8 @@ CALIBRATE_FIXED = (
     type=click.Choice(["quick", "default"]),
     default="default",
     show_default=True,
-    help="quick: a smoke test (population 40, 2 generations, 6 runs); default: population 250, "
-    "7 generations, 12 runs per particle.",
+    help="quick: a smoke test (population 40, 2 generations, 6 runs); default: population 500, "
+    "up to 12 generations (stopping when acceptance falls below 0.03), 12 runs per particle.",
 )
 @click.option("--population", type=click.IntRange(min=2), default=None, help="Particles.")
 @click.option("--generations", type=click.IntRange(min=1), default=None, help="Generations.")
@@ -1107,6 +1108,13 @@ CALIBRATE_FIXED = (
     type=click.FloatRange(min=0),
     default=None,
     help="Stop early when epsilon falls to this.",
+)
+@click.option(
+    "--min-acceptance",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    default=None,
+    help="Stop after a generation that accepts less than this share of its candidates (the "
+    "simulator's noise floor; default budget 0.03).",
 )
 @click.option("--runs", type=click.IntRange(min=1), default=None, help="Replications per particle.")
 @click.option(
@@ -1152,6 +1160,7 @@ def calibrate(
     population: int | None,
     generations: int | None,
     min_epsilon: float | None,
+    min_acceptance: float | None,
     runs: int | None,
     transition: str | None,
     seed: int,
@@ -1200,6 +1209,7 @@ def calibrate(
                     scenario or DEFAULT_SCENARIO, targets=targets, parameters=parameters,
                     vary=vary, all_parameters=all_parameters, budget=budget,
                     population=population, generations=generations, min_epsilon=min_epsilon,
+                    min_acceptance=min_acceptance,
                     runs=runs, transition=transition, seed=seed, out=out, workers=workers,
                     force=force, plots=not no_plots,
                     progress=echo,

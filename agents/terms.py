@@ -11,7 +11,7 @@ them, and they draw no random numbers.
 * actions (MODEL 5.2): the warmth weights u_ij of `warmth_weights` split into trade (beta_T w_ij),
   security (protection by patron and pole) and loyalty (the patron's favour: the rest of the
   weights), each carried through the target and observer reactions; then affinity (beta_A
-  rho_ik g_k/10), fatigue (the favour a repeated signal to the patron no longer earns, Fearon
+  rho_ik g_k/10), fatigue (the gains a repeated signal to a power no longer earns, Fearon
   1997: `signal_fatigue`), legitimacy (public approval and visibility), stakes (Aydin 2008) and
   cost;
 * Article 4: help (a request: the allies' expected help), abandonment and entrapment (a

@@ -259,9 +259,12 @@ def _make_sampler_class():
             sample = self._create_empty_sample()
             accepted = evaluations = batches = 0
             rate = run.expected_rate(t)
-            while accepted < n and evaluations < max_eval:
+            # every population is filled: pyabc's max_eval (population / min_acceptance_rate)
+            # would discard the generation whose acceptance falls below the rate, where the stop
+            # (`Stop`) keeps it and ends the calibration after it
+            while accepted < n:
                 size = math.ceil((n - accepted) / max(rate, 0.02) * 1.15) + 5
-                size = int(min(size, run.max_batch, max_eval - evaluations))
+                size = int(min(size, run.max_batch))
                 if from_prior:
                     proposals = [(0, keywords["parameter_priors"][0].rvs()) for _ in range(size)]
                 elif run.bounds is not None and len(keywords["m"]) == 1:
@@ -477,6 +480,7 @@ def calibrate(
     population: int,
     generations: int,
     min_epsilon: float = 0.0,
+    min_acceptance: float = 0.0,
     seed: int,
     db_path: str | Path,
     resume: bool = False,
@@ -485,7 +489,13 @@ def calibrate(
     max_batch: int | None = None,
     transition: str = TRANSITIONS[0],
 ) -> CalibrationResult:
-    """Run (or resume) ABC-SMC until `generations` generations or epsilon <= `min_epsilon`.
+    """Run (or resume) ABC-SMC until `generations` generations, epsilon <= `min_epsilon`, or a
+    generation whose acceptance rate is below `min_acceptance`.
+
+    The last stop marks the simulator's noise floor: each epsilon is the median of the distances
+    the last population reached, and particles accepted partly by luck (a few replications per
+    particle) rarely do as well again, so once acceptance collapses a further generation costs
+    many times the last for little narrowing.
 
     `observed` maps each statistic's name to its documented value; `simulate` returns those
     columns. `floors` (optional) are lower bounds of the statistics' scales (the record's own
@@ -524,17 +534,20 @@ def calibrate(
         if not db_path.exists():
             raise ScenarioError(str(db_path), "", "no calibration database to resume")
         history = abc.load(database, 1)
-        done = history.max_t + 1
     else:
         if db_path.exists():
             db_path.unlink()
         db_path.parent.mkdir(parents=True, exist_ok=True)
         history = abc.new(database, {s: float(v) for s, v in observed.items()})
-        done = 0
     state.history = history
-    if done < generations and not _converged(history, min_epsilon):
-        history = abc.run(minimum_epsilon=min_epsilon, max_nr_populations=generations - done)
-    return _result(history, checked, scales, db_path, state.log, generations, min_epsilon)
+    stop = Stop(generations, min_epsilon, min_acceptance)
+    if not stop.reached(history):
+        history = abc.run(
+            minimum_epsilon=min_epsilon,
+            max_nr_populations=generations - (history.max_t + 1),
+            min_acceptance_rate=min_acceptance,
+        )
+    return _result(history, checked, scales, db_path, state.log, stop)
 
 
 def to_parameters(frame: pd.DataFrame, priors: Sequence[Prior]) -> pd.DataFrame:
@@ -585,15 +598,30 @@ def _identity_model():
     return Unused(name="csto")
 
 
-def _converged(history, min_epsilon: float) -> bool:
-    if history.max_t < 0:
-        return False
-    populations = history.get_all_populations()
-    last = populations[populations["t"] >= 0]["epsilon"]
-    return bool(len(last) and last.iloc[-1] <= min_epsilon)
+@dataclass(frozen=True)
+class Stop:
+    """When a calibration is done: generations run, epsilon reached, or acceptance collapsed."""
+
+    generations: int
+    min_epsilon: float = 0.0
+    min_acceptance: float = 0.0
+
+    def reached(self, history) -> bool:
+        """Whether the populations stored in `history` satisfy the stop (read from the database,
+        so that a resumed calibration stops where the uninterrupted one did)."""
+        populations = history.get_all_populations()
+        populations = populations[populations["t"] >= 0].sort_values("t")
+        if populations.empty:
+            return False
+        last = populations.iloc[-1]
+        return bool(
+            len(populations) >= self.generations
+            or last["epsilon"] <= self.min_epsilon
+            or float(last["particles"]) / float(last["samples"]) < self.min_acceptance
+        )
 
 
-def _result(history, priors, scales, db_path, log, generations, min_epsilon) -> CalibrationResult:
+def _result(history, priors, scales, db_path, log, stop: Stop) -> CalibrationResult:
     populations = history.get_all_populations()
     populations = populations[populations["t"] >= 0].sort_values("t")
     frame, weights = history.get_distribution(m=0, t=history.max_t)
@@ -606,7 +634,7 @@ def _result(history, priors, scales, db_path, log, generations, min_epsilon) -> 
     acceptance = [
         float(p) / float(s) for p, s in zip(populations["particles"], simulations, strict=True)
     ]
-    complete = len(epsilons) >= generations or (bool(epsilons) and epsilons[-1] <= min_epsilon)
+    complete = stop.reached(history)
     return CalibrationResult(
         posterior=posterior,
         epsilons=epsilons,

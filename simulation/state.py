@@ -37,7 +37,7 @@ class WorldState:
     request_month: np.ndarray  # (R,) int16: month of the last Article 4 request
     protest_rung: np.ndarray  # (R, A, A) int8: rung of i's last protest against j, at [r, i, j]
     protest_month: np.ndarray  # (R, A, A) int16: month of that protest
-    signals: np.ndarray  # (R, N, actions): decaying count of i's recent signals to the patron
+    signals: np.ndarray  # (R, N, actions): decaying count of i's recent signals to a power
     done_once: dict[tuple[int, int, int], np.ndarray]  # (agent, action, target) -> (R,) bool
 
     @property
