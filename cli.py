@@ -825,6 +825,13 @@ def explain_errors() -> Iterator[None]:
 
 @main.command()
 @click.argument("folder", metavar="RUN_DIR", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--point",
+    "point_text",
+    metavar="P",
+    default=None,
+    help="Design point P of a sweep folder (required there): --run K is run K of that point.",
+)
 @click.option("--run", "run_text", metavar="K", default=None, help="Explain run K's decisions.")
 @click.option("--month", metavar="YYYY-MM", default=None, help="Only this month (with --run).")
 @click.option("--agent", metavar="ISO3", default=None, help="Only this country (with --run).")
@@ -856,6 +863,7 @@ def explain_errors() -> Iterator[None]:
 )
 def explain(
     folder: Path,
+    point_text: str | None,
     run_text: str | None,
     month: str | None,
     agent: str | None,
@@ -864,7 +872,7 @@ def explain(
     fmt: str,
     out: Path | None,
 ) -> None:
-    """Why did it do that: the utility terms behind the choices of a run folder's runs.
+    """Why did it do that: the utility terms behind the choices of a run or sweep folder's runs.
 
     \b
     --run K [--month YYYY-MM] [--agent ISO3]: replays run K exactly (its chunk, seed and
@@ -874,6 +882,8 @@ def explain(
     --event ACTOR:ACTION[:TARGET] [--sample N]: replays the runs (a seeded sample) and shows
       which terms pushed the actor to the action where it happened and held it back where it
       did not; writes RUN_DIR/explain/<event>.png.
+    --point P: in a sweep (or sensitivity) folder, the design point whose run (or runs) are
+      replayed, with the point's values and random streams (writes explain/point-P/<event>.png).
     """
     from batches.explain import DEFAULT_SAMPLE
 
@@ -888,22 +898,29 @@ def explain(
                     raise CliError(f"{name} goes with --run, not --event")
             if fmt != "text" or out is not None:
                 raise CliError("--format and --out go with --run, not --event")
-            _explain_event(folder, event, sample if sample is not None else DEFAULT_SAMPLE)
+            chosen = sample if sample is not None else DEFAULT_SAMPLE
+            _explain_event(folder, event, chosen, point_text)
             return
         if sample is not None:
             raise CliError("--sample goes with --event, not --run")
         if out is not None and fmt == "text":
             raise CliError("--out needs --format csv or json")
-        _explain_run(folder, run_text, month, agent, fmt, out)
+        _explain_run(folder, run_text, month, agent, fmt, out, point_text)
 
 
 def _explain_run(
-    folder: Path, run: str, month: str | None, agent: str | None, fmt: str, out: Path | None
+    folder: Path,
+    run: str,
+    month: str | None,
+    agent: str | None,
+    fmt: str,
+    out: Path | None,
+    point: str | None = None,
 ) -> None:
     from batches.explain import explain_run
     from results.explain_report import format_run, records_text, trace_to_records
 
-    result = explain_run(folder, run, month, agent)
+    result = explain_run(folder, run, month, agent, point=point)
     if fmt != "text":
         text = records_text(trace_to_records(result.trace), fmt)
         if out is None:
@@ -920,25 +937,40 @@ def _explain_run(
         if result.checked
         else "the folder has no events table to check it against"
     )
-    click.echo(f"{info.scenario.get('name', folder)}, run {result.run}: replayed; {check}")
+    where = _point_label(info, result.point)
+    click.echo(f"{info.scenario.get('name', folder)}{where}, run {result.run}: replayed; {check}")
     click.echo(format_run(result.decisions, info.start))
 
 
-def _explain_event(folder: Path, event: str, sample: int) -> None:
+def _point_label(info, point: int | None) -> str:
+    """The point of a sweep folder's run as ", point P (KEY=VALUE, ...)", its values when it
+    varies a few keys; "" for a run folder."""
+    if point is None or not info.points:
+        return ""
+    if len(info.points[point]) > 4:
+        return f", point {point} (its values in {info.points_file})"
+    values = ", ".join(
+        f"{key}={value:g}" if isinstance(value, int | float) else f"{key}={value}"
+        for key, value in info.points[point].items()
+    )
+    return f", point {point} ({values})" if values else f", point {point}"
+
+
+def _explain_event(folder: Path, event: str, sample: int, point: str | None = None) -> None:
     from batches.explain import event_plot_path, explain_event
     from results.explain_plots import save_attribution_plot
     from results.explain_report import format_attribution
 
-    result = explain_event(folder, event, sample=sample)
+    result = explain_event(folder, event, sample=sample, point=point)
     label = result.event.label
     click.echo(
-        f"{result.info.scenario.get('name', folder)}: {len(result.runs)} of "
-        f"{result.info.runs} runs replayed"
+        f"{result.info.scenario.get('name', folder)}{_point_label(result.info, result.point)}: "
+        f"{len(result.runs)} of {result.info.runs} runs replayed"
         + ("; their events equal the folder's" if result.checked else "")
     )
     click.echo(format_attribution(result.attribution, label))
-    path = event_plot_path(folder, result.event)
-    path.parent.mkdir(exist_ok=True)
+    path = event_plot_path(folder, result.event, result.point)
+    path.parent.mkdir(parents=True, exist_ok=True)
     save_attribution_plot(result.attribution, path, title=label)
     click.echo(f"plot: {path}")
 

@@ -59,6 +59,16 @@ the cost to that run's rows. A folder written by another package version may not
 run K must equal `results.store.read_table(folder, "events")` filtered to run K
 (`event_differences` lists every difference; empty means the replay is exact), and the command
 should refuse to explain a replay that differs.
+
+A sweep folder's run is run K of design point P (`--point`). Its manifest rebuilds the batch's
+tasks (`batches.runner.manifest_tasks`: the design's lock-step chunks across points, its chunks of
+one model per point, or the point x chunk tasks of a sweep written before designs, with any
+posterior draws) and their scenarios (`point_plan`). The task holding row (P, K) carries the
+row's parameter values, its counter-based stream and the stream seed; a row's trajectory depends
+only on those (`batches.design`), so the row is replayed alone (`row_task`), and a task without
+streams (a sweep written before designs) is replayed whole. The replay is checked against the
+folder's events of point P and run K. A sensitivity folder is a design too: its points are
+design.parquet's and its tasks are rebuilt as its resumption rebuilds them (`_analysis_tasks`).
 """
 
 from __future__ import annotations
@@ -66,7 +76,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +90,7 @@ from simulation.trace import DECISION_KEY, DECISIONS, OPTION_KEY, conform_trace
 
 if TYPE_CHECKING:
     from batches.chunks import Chunk
+    from batches.executors import Task
 
 TERM_ORDER: tuple[str, ...] = (
     "affinity",
@@ -620,6 +631,21 @@ def validate_run(run: Any, runs: int) -> int:
     return index
 
 
+def validate_point(point: Any, points: int) -> int:
+    """The design point `point` if it is one of the sweep's points 0..points-1."""
+    try:
+        index = int(str(point).strip())
+    except ValueError:
+        raise ExplainInputError(
+            "--point", f"expected a point number 0..{points - 1}, got {point!r}"
+        ) from None
+    if not 0 <= index < points:
+        raise ExplainInputError(
+            "--point", f"point {index} is not one of the folder's points; expected 0..{points - 1}"
+        )
+    return index
+
+
 def validate_month(label: str, start: str, months: int) -> int:
     """The month index of a YYYY-MM `label` within the horizon start .. start + months - 1."""
     last = month_label(start, months - 1)
@@ -658,6 +684,26 @@ class FolderInfo:
     actors: tuple[str, ...]
     package_version: str | None = None
     posterior: dict[str, Any] | None = None  # the manifest's posterior record (posterior runs)
+    points: tuple[dict[str, Any], ...] | None = None  # a sweep's points (None: a run folder)
+    manifest: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def is_sweep(self) -> bool:
+        """Whether the folder is a design's (a sweep or a sensitivity analysis): its runs are
+        those of each of its design points."""
+        return self.points is not None
+
+    @property
+    def kind(self) -> str:
+        """ "run", "sweep" or "sensitivity": what made the folder."""
+        if self.points is None:
+            return "run"
+        return "sensitivity" if (self.manifest or {}).get("sensitivity") else "sweep"
+
+    @property
+    def points_file(self) -> str:
+        """The file of the folder that lists its points' values."""
+        return "design.parquet" if self.kind == "sensitivity" else "points.parquet"
 
 
 def folder_info(folder: str | os.PathLike[str]) -> FolderInfo:
@@ -680,11 +726,7 @@ def folder_info(folder: str | os.PathLike[str]) -> FolderInfo:
 def manifest_info(
     manifest: dict[str, Any], folder: str | os.PathLike[str] = "RUN_DIR"
 ) -> FolderInfo:
-    """The `FolderInfo` of a manifest (see `folder_info`)."""
-    if manifest.get("sweep"):
-        raise ExplainInputError(
-            "RUN_DIR", f"{folder} is a sweep folder; explain takes a run folder"
-        )
+    """The `FolderInfo` of a manifest (see `folder_info`); a sweep's also holds its points."""
     keys = ("resolved_scenario", "seed", "runs", "months", "start", "chunk_size")
     missing = [key for key in keys if key not in manifest]
     if missing:
@@ -704,7 +746,24 @@ def manifest_info(
         actors=agents + tuple(scenario.get("poles", {})),
         package_version=manifest.get("package_version"),
         posterior=manifest.get("posterior") or None,
+        points=_sweep_points(manifest, folder),
+        manifest=manifest,
     )
+
+
+def _sweep_points(
+    manifest: dict[str, Any], folder: str | os.PathLike[str]
+) -> tuple[dict[str, Any], ...] | None:
+    """The points of a sweep manifest (`sweep.points`, one {key: value} each), or None."""
+    sweep = manifest.get("sweep")
+    if not sweep:
+        return None
+    points = sweep.get("points") if isinstance(sweep, dict) else None
+    if not isinstance(points, list) or not points or not all(isinstance(p, dict) for p in points):
+        raise ExplainInputError(
+            "RUN_DIR", f"{folder}/manifest.json: its sweep entry lists no points"
+        )
+    return tuple(points)
 
 
 # --- replay ------------------------------------------------------------------------------------
@@ -748,7 +807,8 @@ def event_differences(replayed: pd.DataFrame, recorded: pd.DataFrame, run: int) 
 
 UNSUPPORTED_KEYS: tuple[str, ...] = ("varying", "design", "free_parameters")
 """Manifest entries of batches whose replications carry their own parameters: not replayed yet.
-A posterior run (`posterior` in the manifest) is replayed with its draws (`chunk_varying`)."""
+A posterior run (`posterior` in the manifest) is replayed with its draws (`chunk_varying`), and
+a sweep's `design` with its points' values (`point_tasks`)."""
 
 DEFAULT_SAMPLE = 200
 """Runs `explain --event` replays by default (a seeded sample of the folder's runs)."""
@@ -784,6 +844,7 @@ class ExplainResult:
     decisions: list[ExplainedDecision]
     events: pd.DataFrame  # the replayed events of the run
     checked: bool  # whether the folder's events table was there to check the replay against
+    point: int | None = None  # the design point of a sweep folder's run (None: a run folder)
 
 
 def _manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
@@ -798,33 +859,65 @@ def _manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
         raise ExplainInputError("RUN_DIR", message) from None
 
 
-def replay_info(folder: str | os.PathLike[str]) -> FolderInfo:
-    """The `FolderInfo` of a finished run folder that can be replayed (ExplainInputError if not).
+def replay_info(folder: str | os.PathLike[str], point: Any = None) -> FolderInfo:
+    """The `FolderInfo` of a finished run, sweep or sensitivity folder that can be replayed.
 
-    A sweep folder, or a batch whose replications carry their own parameters (`UNSUPPORTED_KEYS`
-    in its manifest), is refused with one line.
+    ExplainInputError, one line: a sweep or sensitivity folder without `point` (the message gives
+    the range), a `point` for a run folder, a batch whose replications carry their own parameters
+    otherwise (`UNSUPPORTED_KEYS`), an unfinished folder or a scenario that does not match its
+    hash. The point itself is checked by `validate_point`.
     """
     manifest = _manifest(folder)
-    if manifest.get("sweep"):
-        raise ExplainInputError(
-            "RUN_DIR",
-            f"{folder} is a sweep folder; explain replays run folders (csto run): run the "
-            "point's scenario with --set and explain that folder",
-        )
+    analysis = manifest.get("sensitivity")
+    sweep = bool(manifest.get("sweep"))
     for key in UNSUPPORTED_KEYS:
-        if manifest.get(key):
+        if manifest.get(key) and not (sweep and key == "design"):
             raise ExplainInputError(
                 "RUN_DIR",
                 f"{folder}: its runs have per-replication parameters ({key!r} in the manifest); "
                 "explain does not replay those yet",
             )
     if manifest.get("status") not in (None, "complete"):
+        command = "csto sensitivity --resume" if analysis else "csto run --resume"
         raise ExplainInputError(
-            "RUN_DIR", f"{folder} is {manifest.get('status')}: resume it first (csto run --resume)"
+            "RUN_DIR", f"{folder} is {manifest.get('status')}: resume it first ({command})"
         )
     info = manifest_info(manifest, folder)
+    if analysis:
+        info = _with_analysis_points(info, analysis, folder)
+    if info.points is not None and point is None:
+        count = len(info.points)
+        raise ExplainInputError(
+            "--point",
+            f"{folder} is a {info.kind} folder of {count} point{'s' if count != 1 else ''}: "
+            f"give --point P, one of 0..{count - 1} ({info.points_file} lists their values)",
+        )
+    if info.points is None and point is not None:
+        raise ExplainInputError(
+            "--point", f"{folder} is a run folder, not a sweep folder: leave out --point"
+        )
     _check_scenario(info, manifest, folder)
     return info
+
+
+def _with_analysis_points(info: FolderInfo, analysis: Any, folder) -> FolderInfo:
+    """A sensitivity folder's info: its design's points (design.parquet) and runs per point."""
+    from dataclasses import replace
+
+    path = Path(folder) / "design.parquet"
+    try:
+        frame = pd.read_parquet(path)
+        points = frame.drop(columns="point").to_dict("records")
+        runs = int(analysis["runs_per_point"])
+    except FileNotFoundError:
+        raise ExplainInputError(
+            "RUN_DIR", f"{path} is missing: the design cannot be rebuilt"
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ExplainInputError("RUN_DIR", f"{path} cannot be read: {error}") from None
+    if not points:
+        raise ExplainInputError("RUN_DIR", f"{path} holds no points")
+    return replace(info, points=tuple(points), runs=runs)
 
 
 def _scenario(info: FolderInfo):
@@ -892,6 +985,181 @@ def replay(info: FolderInfo, chunk: Chunk, trace) -> pd.DataFrame:
     return trace_chunk(_scenario(info), info.months, chunk, trace, chunk_varying(info, chunk))
 
 
+# --- a sweep's design point: the tasks that hold its rows, replayed row by row -----------------
+
+
+@dataclass(frozen=True)
+class PointPlan:
+    """How the runs of one design point of a sweep are replayed.
+
+    tasks: the batch's tasks (`batches.runner.manifest_tasks`: lock-step chunks across points,
+    one model per point, or the point x chunk layout of sweeps written before designs; with the
+    posterior draws of a sweep under `--posterior`) that hold at least one of the point's rows;
+    scenarios: each task's scenario by its `point` (the base, None, for lock-step chunks).
+    """
+
+    point: int
+    tasks: tuple[Task, ...]
+    scenarios: dict[int | None, Any]
+
+
+def point_plan(info: FolderInfo, point: int) -> PointPlan:
+    """The `PointPlan` of `point` of a sweep folder (ExplainInputError if it cannot be rebuilt)."""
+    from batches.errors import RunFolderError
+    from batches.runner import manifest_tasks
+    from simulation.scenario import ScenarioError
+
+    manifest = info.manifest or {}
+    try:
+        if manifest.get("sensitivity"):
+            tasks, scenarios = _analysis_tasks(info, manifest["sensitivity"])
+        else:
+            tasks = manifest_tasks(manifest)
+            scenarios = _design_scenarios(manifest, info)
+    except (RunFolderError, ScenarioError) as error:
+        raise ExplainInputError("RUN_DIR", str(error).splitlines()[0]) from None
+    except (KeyError, TypeError, ValueError) as error:
+        raise ExplainInputError(
+            "RUN_DIR", f"manifest.json: the sweep's design cannot be rebuilt ({error})"
+        ) from None
+    held = tuple(task for task in tasks if point_rows(task, point).size)
+    return PointPlan(point, held, scenarios)
+
+
+def _analysis_tasks(info: FolderInfo, analysis: dict[str, Any]) -> tuple[list[Task], dict]:
+    """A sensitivity folder's design tasks and scenarios, rebuilt as its resumption rebuilds
+    them (`batches.sensitivity_run.resume_sensitivity`): design.parquet x runs per point."""
+    from batches.design import Design, design_scenarios, design_tasks
+    from batches.sweeps import points_frame
+
+    design = Design(
+        _scenario(info),
+        points_frame(list(info.points or ())),
+        runs=info.runs,
+        seed=info.seed,
+        months=info.months,
+        crn=bool(analysis["crn"]),
+    )
+    return design_tasks(design, info.chunk_size), design_scenarios(design)
+
+
+def _design_scenarios(manifest: dict[str, Any], info: FolderInfo) -> dict[int | None, Any]:
+    """The scenario of each task's `point`, as the sweep ran them (`batches.plan` resume)."""
+    if manifest.get("design"):
+        from batches.design import design_scenarios
+        from batches.runner import manifest_design
+
+        return design_scenarios(manifest_design(manifest))
+    from batches.sweeps import point_scenarios  # a sweep written before designs
+
+    return dict(point_scenarios(_scenario(info), list(info.points or ()), info.months))
+
+
+def point_rows(task: Task, point: int) -> np.ndarray:
+    """The positions in `task` of the rows of design point `point` (point-major: contiguous)."""
+    if task.point_ids is not None:
+        return np.flatnonzero(np.asarray(task.point_ids) == point)
+    if task.point == point:
+        return np.arange(task.chunk.size)
+    return np.arange(0)
+
+
+def task_runs(task: Task) -> np.ndarray:
+    """The run (within its point) of each row of `task`: `run_ids`, else offset + position."""
+    if task.run_ids is not None:
+        return np.asarray(task.run_ids, dtype=np.int64)
+    return np.arange(task.chunk.offset, task.chunk.offset + task.chunk.size, dtype=np.int64)
+
+
+def row_task(task: Task, positions: np.ndarray) -> Task:
+    """The rows `positions` of a task whose rows draw from their own streams, as a task alone.
+
+    With counter-based streams a row's trajectory depends only on its values and its stream
+    (`batches.design`: the tables do not depend on the chunk size), so these rows replay alone
+    as they ran in the chunk. A task without streams (one random generator for its whole chunk)
+    is returned whole.
+    """
+    from dataclasses import replace
+
+    from batches.chunks import Chunk
+
+    if task.streams is None:
+        return task
+    positions = np.asarray(positions, dtype=np.int64)
+    varying = task.varying
+    return replace(
+        task,
+        chunk=Chunk(task.chunk.index, 0, len(positions), task.chunk.seed),
+        varying=None
+        if varying is None
+        else {k: np.asarray(v)[positions] for k, v in varying.items()},
+        streams=np.asarray(task.streams)[positions],
+        point_ids=None if task.point_ids is None else np.asarray(task.point_ids)[positions],
+        run_ids=task_runs(task)[positions],
+    )
+
+
+def trace_task(scenario, months: int, task: Task, runs: np.ndarray, trace_of) -> tuple:
+    """Replay `task` with a trace on its rows of runs `runs` (runs within the point).
+
+    `trace_of(model_runs)` makes the `Trace` for the model's run numbers. The model is built as
+    `batches.chunks.run_chunk` builds it (size, seed, offset, values, streams). Returns the
+    task's events table (with its `point` column) and the trace, its `run` column the run
+    within the point, as in the folder's tables.
+    """
+    from results.tables import events_table
+    from simulation.model import CSTOModel
+
+    ids = task_runs(task)
+    model_runs = task.chunk.offset + np.flatnonzero(np.isin(ids, runs))
+    trace = trace_of(model_runs)
+    model = CSTOModel(
+        scenario,
+        replications=task.chunk.size,
+        rng=task.chunk.seed,
+        months=months,
+        run_offset=task.chunk.offset,
+        varying=None if task.varying is None else dict(task.varying),
+        streams=task.streams,
+        stream_seed=task.stream_seed,
+        trace=trace,
+    )
+    record = model.run()
+    if task.run_ids is not None:
+        record.run_ids = task.run_ids
+    if task.point_ids is not None:
+        record.point_ids = task.point_ids
+    frame = trace.frame()
+    frame["run"] = ids[frame["run"].to_numpy(dtype=np.int64) - task.chunk.offset]
+    return events_table(record, task.point), frame
+
+
+def replay_point_runs(
+    plan: PointPlan, months: int, runs: np.ndarray, trace_of
+) -> Iterator[tuple[np.ndarray, pd.DataFrame, pd.DataFrame]]:
+    """Replay runs `runs` of the plan's point, task by task, only their rows where the rows
+    have their own streams (`row_task`); yield (runs replayed, events, trace) per task."""
+    runs = np.asarray(runs, dtype=np.int64)
+    for task in plan.tasks:
+        positions = point_rows(task, plan.point)
+        inside = np.isin(task_runs(task)[positions], runs)
+        if not inside.any():
+            continue
+        wanted = positions[inside]
+        scenario = plan.scenarios[task.point]
+        here = task_runs(task)[wanted]
+        events, frame = trace_task(scenario, months, row_task(task, wanted), here, trace_of)
+        yield here, events, frame
+
+
+def _point_events(folder: str | os.PathLike[str], point: int | None) -> pd.DataFrame | None:
+    """The folder's events (of `point` in a sweep folder), or None if it did not write them."""
+    events = _folder_events(folder)
+    if events is None or point is None:
+        return events
+    return events[events["point"] == point].reset_index(drop=True)
+
+
 def event_decision(
     trace: pd.DataFrame, run: int, month: int, actor: str, action: str, target: str = ""
 ) -> ExplainedDecision | None:
@@ -952,29 +1220,51 @@ def explain_run(
     run: Any,
     month: str | None = None,
     agent: str | None = None,
+    point: Any = None,
 ) -> ExplainResult:
     """Replay run `run` of a run folder with the trace on, check it, and explain its decisions.
 
     `month` (YYYY-MM) and `agent` (a country code) narrow the decisions traced. The run's chunk is
-    replayed whole (`replay_chunk`), whatever executor or number of workers made the folder.
-    Raises ExplainInputError for a bad folder, run, month or agent, ReplayMismatchError when the
-    replayed events differ from the folder's.
+    replayed whole (`replay_chunk`), whatever executor or number of workers made the folder. In a
+    sweep folder `point` (required there, refused elsewhere) is the design point and `run` the
+    run within it: the task holding that row is found and, its rows drawing from their own
+    streams, the row is replayed alone (`replay_point_runs`); the check is against the folder's
+    events of that point and run.
+    Raises ExplainInputError for a bad folder, point, run, month or agent, ReplayMismatchError
+    when the replayed events differ from the folder's.
     """
     from simulation.trace import Trace
 
-    info = replay_info(folder)
+    info = replay_info(folder, point)
     index = validate_run(run, info.runs)
     month_number = None if month is None else validate_month(month, info.start, info.months)
     code = None if agent is None else validate_agent(agent, info.agents)
-    trace = Trace(
-        runs=[index],
-        months=None if month_number is None else [month_number],
-        agents=None if code is None else [code],
-    )
-    replayed = replay(info, replay_chunk(info, index), trace)
-    recorded = _folder_events(folder)
+
+    def trace_of(runs: Iterable[int]) -> Trace:
+        return Trace(
+            runs=runs,
+            months=None if month_number is None else [month_number],
+            agents=None if code is None else [code],
+        )
+
+    if info.is_sweep:
+        number = validate_point(point, len(info.points or ()))
+        plan = point_plan(info, number)
+        found = next(replay_point_runs(plan, info.months, np.array([index]), trace_of), None)
+        if found is None:
+            raise ExplainInputError(
+                "RUN_DIR",
+                f"{folder}: no chunk of the sweep's design holds point {number} run {index}",
+            )
+        _, replayed, frame = found
+        recorded = _point_events(folder, number)
+    else:
+        number = None
+        trace = trace_of([index])
+        replayed = replay(info, replay_chunk(info, index), trace)
+        frame = trace.frame()
+        recorded = _folder_events(folder)
     _check_replay(replayed, recorded, [index])
-    frame = trace.frame()
     return ExplainResult(
         info=info,
         run=index,
@@ -984,6 +1274,7 @@ def explain_run(
         decisions=list(explain_decisions(frame, index, month_number, code)),
         events=replayed[replayed["run"] == index].reset_index(drop=True),
         checked=recorded is not None,
+        point=number,
     )
 
 
@@ -996,6 +1287,7 @@ class EventExplanation:
     runs: np.ndarray  # the runs replayed
     attribution: pd.DataFrame
     checked: bool
+    point: int | None = None  # the design point of a sweep folder (None: a run folder)
 
 
 def sample_runs(runs: int, sample: int | None, seed: int) -> np.ndarray:
@@ -1013,18 +1305,21 @@ def explain_event(
     event: str,
     sample: int | None = DEFAULT_SAMPLE,
     seed: int | None = None,
+    point: Any = None,
 ) -> EventExplanation:
     """Why `event` (ACTOR:ACTION[:TARGET]) happens in some runs of a folder and not in others.
 
     Replays the folder's runs (a seeded sample of `sample`; None: all), chunk by chunk, with the
     trace restricted to the actor; checks each replayed run against the folder's events; and
     returns `ensemble_attribution` of the traced decisions. `seed` (default the folder's) seeds
-    the sample and the bootstrap.
+    the sample and the bootstrap. In a sweep folder `point` (required there) is the design point
+    whose runs are replayed (only its rows of each chunk).
     """
     from batches.chunks import plan_chunks
     from simulation.trace import Trace
 
-    info = replay_info(folder)
+    info = replay_info(folder, point)
+    number = None if point is None else validate_point(point, len(info.points or ()))
     parsed = parse_event(event, info.actors)
     if parsed.actor not in info.agents:
         raise ExplainInputError(
@@ -1036,21 +1331,35 @@ def explain_event(
         raise ExplainInputError("--event", "an attack is drawn, not chosen by utility")
     seed = info.seed if seed is None else int(seed)
     runs = sample_runs(info.runs, sample, seed)
-    recorded = _folder_events(folder)
+    recorded = _point_events(folder, number)
+
+    def trace_of(model_runs: Iterable[int]) -> Trace:
+        return Trace(runs=model_runs, agents=[parsed.actor])
+
     frames = []
-    for chunk in plan_chunks(info.runs, info.seed, info.chunk_size):
-        inside = runs[(runs >= chunk.offset) & (runs < chunk.offset + chunk.size)]
-        if inside.size == 0:
-            continue
-        trace = Trace(runs=inside.tolist(), agents=[parsed.actor])
-        replayed = replay(info, chunk, trace)
-        _check_replay(replayed, recorded, inside)
-        frames.append(trace.frame())
+    if number is not None:
+        plan = point_plan(info, number)
+        for inside, replayed, frame in replay_point_runs(plan, info.months, runs, trace_of):
+            _check_replay(replayed, recorded, inside)
+            frames.append(frame)
+    else:
+        for chunk in plan_chunks(info.runs, info.seed, info.chunk_size):
+            inside = runs[(runs >= chunk.offset) & (runs < chunk.offset + chunk.size)]
+            if inside.size == 0:
+                continue
+            trace = trace_of(inside.tolist())
+            replayed = replay(info, chunk, trace)
+            _check_replay(replayed, recorded, inside)
+            frames.append(trace.frame())
     frame = pd.concat(frames, ignore_index=True)
     attribution = ensemble_attribution(frame, parsed.actor, parsed.action, parsed.target, seed=seed)
-    return EventExplanation(info, parsed, runs, attribution, recorded is not None)
+    return EventExplanation(info, parsed, runs, attribution, recorded is not None, number)
 
 
-def event_plot_path(folder: str | os.PathLike[str], event: Event) -> Path:
-    """Where `explain --event` writes its plot: RUN_DIR/explain/<ACTOR-ACTION[-TARGET]>.png."""
-    return Path(folder) / "explain" / f"{event.label.replace(':', '-')}.png"
+def event_plot_path(folder: str | os.PathLike[str], event: Event, point: int | None = None) -> Path:
+    """Where `explain --event` writes its plot: RUN_DIR/explain/<ACTOR-ACTION[-TARGET]>.png, or
+    for a sweep folder's point P, SWEEP_DIR/explain/point-P/<ACTOR-ACTION[-TARGET]>.png."""
+    base = Path(folder) / "explain"
+    if point is not None:
+        base = base / f"point-{point}"
+    return base / f"{event.label.replace(':', '-')}.png"

@@ -376,8 +376,11 @@ def test_folder_info_reads_the_manifest_and_refuses_what_it_cannot_use(tmp_path)
     assert info.actors == (*AGENTS, "WEST")
     with pytest.raises(ExplainInputError, match="^RUN_DIR: .* holds no manifest.json"):
         folder_info(tmp_path / "missing")
-    with pytest.raises(ExplainInputError, match="is a sweep folder"):
-        manifest_info(manifest(sweep={"points": [{}]}))
+    swept = manifest_info(manifest(sweep={"points": [{"world.overstretch": 0.2}, {}]}))
+    assert swept.is_sweep and swept.points[0] == {"world.overstretch": 0.2}
+    assert not info.is_sweep
+    with pytest.raises(ExplainInputError, match="its sweep entry lists no points"):
+        manifest_info(manifest(sweep={"points": []}))
     with pytest.raises(ExplainInputError, match="its scenario has no agents"):
         manifest_info(manifest(resolved_scenario={"agents": {}}))
     with pytest.raises(ExplainInputError, match="lacks seed"):

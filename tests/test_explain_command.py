@@ -130,7 +130,7 @@ def test_a_folder_that_is_not_a_run_folder_is_refused(tmp_path):
 @pytest.mark.parametrize(
     "entry, expected",
     [
-        ({"sweep": {"points": [{}]}}, "is a sweep folder"),
+        ({"sensitivity": {"method": "morris"}}, "design.parquet is missing"),
         ({"design": {"chunk_size": 2000}}, "per-replication parameters ('design'"),
         ({"status": "partial"}, "is partial: resume it first"),
     ],
