@@ -2,13 +2,16 @@
 
 A Country is a Mesa agent whose state lives in the model's arrays (column `index`), so one agent
 carries R replications. Its methods are the phases of MODEL section 4 in which it acts:
-`consider_attack` (2), `consider_request` and `respond_to_request` (3), `decide_posture` (4),
-`act_diplomatically` (5: summit, then one diplomatic action), `review_membership` (6). Every choice
-is a logit choice over the incentive terms of `agents.incentives`.
+`consider_attack` (2), `consider_request` and `respond_to_request` (3), `decide_posture` (4: one
+country at a time, in the countries' fixed order), `choose_summit`, `choose_diplomacy` and
+`carry_out` (5: the summit, then one diplomatic action, each a round of simultaneous choices,
+`CSTOModel.simultaneously`), `review_membership` (6). Every choice is a logit choice over the
+incentive terms of `agents.incentives`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mesa
@@ -39,6 +42,17 @@ POLICY_ACTION = {
 
 if TYPE_CHECKING:
     from simulation.model import CSTOModel
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A choice made, not yet carried out: the menu, each replication's option, where it holds,
+    and whether its protests answer offences."""
+
+    menu: Menu
+    choice: np.ndarray
+    where: np.ndarray
+    answers: bool = False
 
 
 class Country(mesa.Agent):
@@ -219,11 +233,15 @@ class Country(mesa.Agent):
 
     # -- phase 4: posture --------------------------------------------------------------------
     def decide_posture(self) -> None:
-        """Re-choose posture by logit over the six incentive terms (MODEL 5.1)."""
+        """Re-choose posture by logit over the six incentive terms (MODEL 5.1) and take it."""
+        self.adopt_posture(self.choose_posture())
+
+    def choose_posture(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """A posture chosen by logit over the six incentive terms (MODEL 5.1) on the current
+        state: (choice, probabilities), None for a fixed posture (`adopt_posture` takes it)."""
         state, i = self.state, self.index
         if self.params.fixed_posture[i]:
-            state.alignment[:, i] = state.posture[:, i]
-            return
+            return None
         utilities = posture_utilities(self.params, state, i)
         probabilities = logit_probabilities(utilities, self.rationality)
         choice = sample_from_probabilities(self.uniforms("posture"), probabilities)
@@ -231,32 +249,47 @@ class Country(mesa.Agent):
             options = (list(POSTURE_OPTIONS), [""] * len(POSTURE_OPTIONS))
             terms = posture_terms(self.params, state, i)
             record_choice(self, "posture", options, terms, utilities, choice)
+        return choice, probabilities
+
+    def adopt_posture(self, chosen: tuple[np.ndarray, np.ndarray] | None) -> None:
+        """Take the posture `choose_posture` chose; the alignment is its expected value."""
+        state, i = self.state, self.index
+        if chosen is None:
+            state.alignment[:, i] = state.posture[:, i]
+            return
+        choice, probabilities = chosen
         state.posture[:, i] = POSTURES[choice]
         state.alignment[:, i] = probabilities @ POSTURES
 
     # -- phase 5: summit and diplomacy -------------------------------------------------------
-    def act_diplomatically(self) -> None:
-        """Attend a summit if one is held, then choose at most one diplomatic action."""
-        self.attend_summit()
+    def choose_summit(self) -> Plan | None:
+        """Sign, refuse the declaration, or boycott: members, in summit months only."""
+        held = self.model.summit_held() & self.is_member
+        if not held.any() or len(self.summit_menu) < 2:
+            return None
+        mask = np.ones((self.model.replications, len(self.summit_menu)), dtype=bool)
+        mask[:, 0] = False
+        choice = self.choose(self.summit_menu, "summit", mask, held)
+        return Plan(self.summit_menu, choice, held)
+
+    def choose_diplomacy(self) -> Plan | None:
+        """Choose at most one diplomatic action among those open (MODEL 5.2)."""
         menu = self.diplomacy_menu
         if len(menu) < 2:
-            return
+            return None
         mask = self.model.available(self.index, menu)
         open_options = np.flatnonzero(mask.any(axis=0))  # skip options closed in every run
         local = self.choose(menu.subset(open_options), "diplomacy", mask[:, open_options])
         choice = open_options[local]
-        self.act(menu, choice, np.ones(self.model.replications, dtype=bool))
-        self.model.answer_offences(self.index, menu, choice)
+        return Plan(menu, choice, np.ones(self.model.replications, dtype=bool), answers=True)
 
-    def attend_summit(self) -> None:
-        """Sign, refuse the declaration, or boycott: members, in summit months only."""
-        held = self.model.summit_held() & self.is_member
-        if not held.any() or len(self.summit_menu) < 2:
+    def carry_out(self, plan: Plan | None) -> None:
+        """Carry out a chosen plan; a protest answers its offence (the escalation ladder)."""
+        if plan is None:
             return
-        mask = np.ones((self.model.replications, len(self.summit_menu)), dtype=bool)
-        mask[:, 0] = False
-        choice = self.choose(self.summit_menu, "summit", mask, held)
-        self.act(self.summit_menu, choice, held)
+        self.act(plan.menu, plan.choice, plan.where)
+        if plan.answers:
+            self.model.answer_offences(self.index, plan.menu, plan.choice)
 
     # -- phase 6: membership ----------------------------------------------------------------
     def review_membership(self) -> None:

@@ -39,13 +39,3 @@ def counter_uniforms(seed: int, streams: np.ndarray, month: int, site: int) -> n
         state = splitmix64(state ^ (_word(month) * _SALT_MONTH))
         state = splitmix64(state ^ (_word(site) * _SALT_SITE))
     return (state >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
-
-
-def shuffle_order(seed: int, month: int, site: int, count: int) -> np.ndarray:
-    """A permutation of range(count) that depends only on (seed, month, site).
-
-    The order in which agents decide in a shuffled phase is shared by every replication of a
-    model; with counter-based streams it must not depend on the model either.
-    """
-    keys = counter_uniforms(seed, np.arange(count, dtype=np.int64), month, site)
-    return np.argsort(keys, kind="stable")

@@ -220,7 +220,7 @@ def test_a_point_of_a_sensitivity_folder_is_replayed(tmp_path):
     out = tmp_path / "m"
     made = invoke(
         "sensitivity", "baseline", "--vary", "agents.BLR.beta_loyalty", "--vary",
-        "aggression.ceiling=0.05:0.5", "--runs", 3, "--trajectories", 2, "--months", 12,
+        "aggression.ceiling=0.01:0.5", "--runs", 3, "--trajectories", 2, "--months", 12,
         "--seed", 11, "--no-plots", "-q", "--out", out,
     )  # fmt: skip
     assert made.exit_code == 0, made.output

@@ -17,7 +17,7 @@ from simulation.free_parameters import load_free_parameters
 from simulation.model import CSTOModel
 from simulation.scenario import load_scenario
 
-VARY = ("--vary", "agents.BLR.beta_loyalty", "--vary", "aggression.ceiling=0.05:0.5")
+VARY = ("--vary", "agents.BLR.beta_loyalty", "--vary", "aggression.ceiling=0.01:0.5")
 SMALL = ("--runs", 6, "--trajectories", 3, "--months", 3, "--seed", 11, "--no-plots", "-q")
 
 
@@ -41,7 +41,7 @@ def test_the_folder_holds_design_tables_outcomes_and_indices(tmp_path):
     design = pd.read_parquet(folder / DESIGN_NAME)
     assert list(design.columns) == ["point", "agents.BLR.beta_loyalty", "aggression.ceiling"]
     assert len(design) == 3 * (2 + 1)
-    assert design["aggression.ceiling"].between(0.05, 0.5).all()
+    assert design["aggression.ceiling"].between(0.01, 0.5).all()
     metrics = read_table(folder, "metrics")
     assert metrics.groupby("point")["run"].nunique().eq(6).all()
     assert not (folder / "relations.parquet").exists()

@@ -10,7 +10,7 @@ from scipy import stats
 
 from simulation.model import CSTOModel
 from simulation.record import RunRecord
-from simulation.streams import counter_uniforms, shuffle_order
+from simulation.streams import counter_uniforms
 
 MONTHS = 12
 KEY = "agents.BLR.beta_loyalty"
@@ -111,9 +111,3 @@ def test_counter_uniforms_are_uniform_and_pure():
         assert stats.kstest(other, "uniform").pvalue > 1e-3
     # a row's number does not depend on the other rows
     np.testing.assert_array_equal(counter_uniforms(2022, streams[5:9], 3, 65_793), draws[5:9])
-
-
-def test_shuffle_order_is_a_permutation_that_changes_with_the_month():
-    orders = {tuple(shuffle_order(1, month, 7, 5)) for month in range(40)}
-    assert all(sorted(order) == list(range(5)) for order in orders)
-    assert len(orders) > 10
