@@ -1130,8 +1130,8 @@ CALIBRATE_FIXED = (
     type=click.Choice(["quick", "default"]),
     default="default",
     show_default=True,
-    help="quick: a smoke test (population 40, 2 generations, 6 runs); default: population 500, "
-    "up to 12 generations (stopping when acceptance falls below 0.03), 12 runs per particle.",
+    help="quick: a smoke test (population 40, 2 generations, 6 runs); default: population 400, "
+    "36 runs per particle, up to 12 generations (stopping when acceptance falls below 0.03).",
 )
 @click.option("--population", type=click.IntRange(min=2), default=None, help="Particles.")
 @click.option("--generations", type=click.IntRange(min=1), default=None, help="Generations.")

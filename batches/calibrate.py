@@ -98,7 +98,7 @@ class Budget:
 
 BUDGETS: dict[str, Budget] = {
     "quick": Budget(population=40, generations=2, runs=6, predictive_draws=300),
-    "default": Budget(population=500, generations=12, runs=12, min_acceptance=0.03),
+    "default": Budget(population=400, generations=12, runs=36, min_acceptance=0.03),
 }
 """quick: a smoke test (under 2 minutes); default: the real calibration (under 30 minutes)."""
 
