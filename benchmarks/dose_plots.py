@@ -55,6 +55,15 @@ def per_run(events: pd.DataFrame, actor: str, action: str, target: str, runs: in
     return rows.groupby("point").size() / runs
 
 
+def save(fig, ax, title: str, path: Path) -> None:
+    """Title, legend, layout; write the figure and close it."""
+    ax.set_title(title, fontsize=9)
+    ax.legend(frameon=False, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def ties_figure(folder: Path, out: Path) -> pd.DataFrame:
     points, events, runs, seed = sweep_tables(folder)
     key = [c for c in points.columns if c != "point"][0]
@@ -69,11 +78,7 @@ def ties_figure(folder: Path, out: Path) -> pd.DataFrame:
     ax.axvline(520.0, color="grey", linestyle=":", label="world-2022 (US$ 520 m)")
     ax.set(xlabel="Belarus's oil ties with Azerbaijan, US$ m a year", ylim=(0, 1),
            ylabel="share of runs in 2022")  # fmt: skip
-    ax.set_title(f"history-2022, {runs:,} runs a point, seed {seed}", fontsize=9)
-    ax.legend(frameon=False, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out / "dose_ties.png", dpi=100)
-    plt.close(fig)
+    save(fig, ax, f"history-2022, {runs:,} runs a point, seed {seed}", out / "dose_ties.png")
     return table
 
 
@@ -92,11 +97,8 @@ def dependence_figure(folder: Path, out: Path) -> pd.DataFrame:
     ax.plot(table[key], table["visits"], marker="s", label="Abkhazia visits")
     ax.axvline(0.9, color="grey", linestyle=":", label="world-2022 (0.9)")
     ax.set(xlabel="Belarus's dependence on Russia, D", ylabel="events per run in 2022")
-    ax.set_title(f"history-2022, {runs:,} runs a point, seed {seed}", fontsize=9)
-    ax.legend(frameon=False, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out / "dose_dependence.png", dpi=100)
-    plt.close(fig)
+    title = f"history-2022, {runs:,} runs a point, seed {seed}"
+    save(fig, ax, title, out / "dose_dependence.png")
     return table
 
 
