@@ -765,7 +765,8 @@ def compare(
     \b
     Give run folders (csto run), the first the reference, or one sweep folder (csto sweep),
     whose points are compared with --reference-point. Writes compare.csv (scenario, metric,
-    month, mean, diff, ci_low, ci_high), outcomes.csv (scenario, outcome, probability, ci_low,
+    month, mean, diff, ci_low, ci_high, and runs_low, runs_high: where 90% of the runs' own
+    differences lie, run k against run k), outcomes.csv (scenario, outcome, probability, ci_low,
     ci_high) and plots/, and prints both tables. What needs a table a run did not write (its
     --tables) is left out, with a warning.
     """

@@ -45,7 +45,11 @@ DEFAULT_SEED = 20221211
 CSV_ROWS = 1_000_000
 STATUSES: tuple[str, ...] = ("member", "frozen", "exited", "non_member")
 
-COMPARE_COLUMNS = ["scenario", "metric", "month", "mean", "diff", "ci_low", "ci_high"]
+COMPARE_COLUMNS = [
+    "scenario", "metric", "month", "mean", "diff", "ci_low", "ci_high", "runs_low", "runs_high",
+]  # fmt: skip
+RUNS_RANGE = 0.90
+"""The share of runs the `runs_low`..`runs_high` range of a difference holds (5% to 95%)."""
 OUTCOME_COLUMNS = ["scenario", "outcome", "probability", "ci_low", "ci_high"]
 
 OUTCOMES: dict[str, str] = {
@@ -365,6 +369,26 @@ def _quiet_nan() -> Iterator[None]:
         yield
 
 
+def run_differences(cube: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """(2, months x metrics) the 5% and 95% quantiles of the runs' own differences, run k of
+    `cube` minus run k of `reference` (both (runs, months, metrics), runs in run order); NaN
+    where the two have different numbers of runs.
+
+    The confidence interval of a difference in means narrows with the number of runs; this
+    range does not: it is how far the difference itself varies from one run to the next. Two
+    batches with the same seed are paired run by run (common random numbers), and under the
+    same `--posterior` run k of each carries the same parameter draw, so the range holds the
+    parameter uncertainty of the effect as well as its chance; with different seeds the runs are
+    independent and it is the range of the difference between two independent runs.
+    """
+    if cube.shape != reference.shape:
+        return np.full((2, cube.shape[1] * cube.shape[2]), np.nan)
+    differences = (cube - reference).reshape(cube.shape[0], -1)
+    tail = (1.0 - RUNS_RANGE) / 2.0 * 100.0
+    with np.errstate(invalid="ignore"), _quiet_nan():
+        return np.nanpercentile(differences, [tail, 100.0 - tail], axis=0)
+
+
 def difference_table(
     cubes: dict[str, np.ndarray],
     dates: Sequence[str],
@@ -376,7 +400,8 @@ def difference_table(
 
     cubes: group label -> (runs, months, metrics) array; the first group is the reference.
     Columns: group, metric, month, date, mean, mean_low, mean_high, diff, ci_low, ci_high (95%
-    bootstrap intervals of the mean and of the difference; the reference's difference is 0).
+    bootstrap intervals of the mean and of the difference; the reference's difference is 0),
+    runs_low, runs_high (`run_differences`: where 90% of the runs' own differences lie).
     Each group's resampling uses its own stream spawned from `seed`, so results are reproducible.
     """
     labels = list(cubes)
@@ -397,9 +422,10 @@ def difference_table(
         mean_ci = percentile_interval(boots[label])
         diff = means[label] - means[reference]
         if label == reference:
-            diff_ci = np.zeros((2, diff.size))
+            diff_ci = runs_range = np.zeros((2, diff.size))
         else:
             diff_ci = percentile_interval(boots[label] - boots[reference])
+            runs_range = run_differences(cubes[label], cubes[reference])
         frames.append(
             pd.DataFrame(
                 {
@@ -413,6 +439,8 @@ def difference_table(
                     "diff": diff,
                     "ci_low": diff_ci[0],
                     "ci_high": diff_ci[1],
+                    "runs_low": runs_range[0],
+                    "runs_high": runs_range[1],
                 }
             )
         )

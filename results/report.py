@@ -148,13 +148,16 @@ def run_report(folder: Path, runs: int, seconds: float, plots: bool) -> str:
 
 
 def format_compare(table: pd.DataFrame, outcomes: pd.DataFrame, kind: str, dates: list[str]) -> str:
-    """The printed tables: each metric's mean and difference with its CI; the outcomes."""
-    lines = [f"{kind:<28} {'metric':<9} {'date':>7} {'mean':>7} {'diff':>8}  95% CI"]
+    """The printed tables: each metric's mean and difference with its CI and the range of the
+    runs' own differences; the outcomes."""
+    lines = [
+        f"{kind:<28} {'metric':<9} {'date':>7} {'mean':>7} {'diff':>8}  95% CI{'':<10}  90% of runs"
+    ]
     for row in table[table["metric"] == "cohesion"].itertuples(index=False):
         group = str(getattr(row, kind))[:28]
         lines.append(
             f"{group:<28} {row.metric:<9} {dates[row.month]:>7} {row.mean:7.3f} {row.diff:+8.3f}  "
-            f"[{row.ci_low:+.3f}, {row.ci_high:+.3f}]"
+            f"[{row.ci_low:+.3f}, {row.ci_high:+.3f}]  [{row.runs_low:+.3f}, {row.runs_high:+.3f}]"
         )
     lines.append("")
     lines.append(f"{kind:<28} {'outcome':<28} {'prob.':>6}  95% CI")

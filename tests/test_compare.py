@@ -17,6 +17,7 @@ from results.compare import (
     outcome_table,
     parse_months,
     percentile_interval,
+    run_differences,
     status_probabilities,
     unit_sums,
     wilson_interval,
@@ -208,7 +209,7 @@ def test_compare_writes_tables_and_plots(two_runs, tmp_path):
     assert result.exit_code == 0, (result.output, result.exception)
     table = pd.read_csv(out / "compare.csv")
     assert list(table.columns) == ["scenario", "metric", "month", "mean", "diff", "ci_low",
-                                   "ci_high"]  # fmt: skip
+                                   "ci_high", "runs_low", "runs_high"]  # fmt: skip
     assert set(table["month"]) == {8, 11}
     assert set(table["scenario"]) == {"history-2022", "article4-honoured"}
     assert len(table) == 2 * 2 * len(METRIC_NAMES)
@@ -245,3 +246,27 @@ def test_plot_regenerates_a_run_folder(two_runs, tmp_path):
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in (tmp_path / "p").iterdir())
     assert names == ["cohesion.png", "cohesion.svg", "components.png", "components.svg"]
+
+
+def test_the_runs_range_is_the_spread_of_the_runs_own_differences():
+    """run k minus run k: its 5% and 95% quantiles; it does not narrow with more runs, unlike
+    the interval of the mean; NaN when the batches differ in size."""
+    rng = np.random.default_rng(3)
+    for runs in (400, 4000):
+        reference = rng.normal(0.5, 0.1, size=(runs, 2, 1))
+        effect = rng.normal(0.2, 0.05, size=(runs, 2, 1))  # each run's own effect
+        low, high = run_differences(reference + effect, reference)
+        np.testing.assert_allclose(low, 0.2 - 1.645 * 0.05, atol=0.012)
+        np.testing.assert_allclose(high, 0.2 + 1.645 * 0.05, atol=0.012)
+    assert np.isnan(run_differences(np.zeros((5, 2, 1)), np.zeros((4, 2, 1)))).all()
+
+
+def test_the_difference_table_carries_the_runs_range():
+    rng = np.random.default_rng(4)
+    reference = rng.normal(0.5, 0.1, size=(300, 3, len(METRIC_NAMES)))
+    other = reference + 0.1 + rng.normal(0, 0.02, size=reference.shape)
+    table = difference_table({"a": reference, "b": other}, ["2022-01", "2022-02", "2022-03"])
+    b = table[table["group"] == "b"]
+    assert (b["runs_low"] < b["ci_low"]).all() and (b["ci_high"] < b["runs_high"]).all()
+    a = table[table["group"] == "a"]
+    assert (a[["runs_low", "runs_high"]] == 0).all().all()
