@@ -3,14 +3,16 @@
     python -m batches.shipping CALIB_DIR
 
 copies the calibration's `posterior.parquet` and `manifest.json` into `scenarios/posterior/` (what
-`--posterior shipped` draws from) and rewrites `scenarios/world-2022.toml` in place: each
-calibrated key's value becomes its posterior median, its comment starting with the 90% interval
-(`# [C] posterior median, 90% [low, high]; ...`), the rest of the line's comment kept. Only the
-keys of the posterior are touched; every other line of the file stays as it is.
+`--posterior shipped` draws from; the targets file named relative to the project) and rewrites
+`scenarios/world-2022.toml` in place: each calibrated key's value becomes its posterior median,
+its comment starting with the 90% interval (`# [C] posterior median, 90% [low, high]; ...`), the
+rest of the line's comment kept. Only the keys of the posterior are touched; every other line of
+the file stays as it is.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sys
@@ -99,9 +101,20 @@ def ship(calibration: Path, world: Path, posterior_dir: Path) -> list[str]:
         raise ValueError(f"{world}: no line for {missing}")
     posterior_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(calibration / POSTERIOR_NAME, posterior_dir / POSTERIOR_NAME)
-    shutil.copyfile(calibration / MANIFEST_NAME, posterior_dir / MANIFEST_NAME)
+    manifest = json.loads((calibration / MANIFEST_NAME).read_text())
+    manifest["targets"]["file"] = project_path(manifest["targets"]["file"], world.parent.parent)
+    (posterior_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
     world.write_text(text)
     return done
+
+
+def project_path(path: str, root: Path) -> str:
+    """`path` relative to the project `root` when it lies inside it (a shipped file names no
+    machine's folders), else unchanged."""
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path
 
 
 def main(argv: list[str]) -> int:
