@@ -20,16 +20,14 @@ in half an hour cannot resolve all of them. By default the calibration varies FO
 parameters that move the record's statistics, chosen by a global screening over the whole prior
 (`screen_parameters`: 1,000 prior draws x 10 runs; for each parameter the sum over the compared
 statistics of its squared rank correlation with them, kept when at least 0.8, where noise alone
-gives ~0.05: 13 parameters). Fewer than that is also what ABC-SMC's importance weights allow: with
-the 23 parameters scoring above 0.3, the kernel density of the proposals varies over orders of
-magnitude in 23 dimensions and the effective sample size of a population of 250 fell to 1-3.
-A calibration of those 13 then missed counts that other parameters govern: repeated loyalty
-signals and visits (the fatigue of signals, `dynamics.signal_fatigue` and `signal_memory`) and
-Armenia's freeze in December (`actions.freeze_participation.cost`,
-`alliance.freeze_credibility`); FOCUS adds those four. With Beaumont's kernel (`batches.abc`) the
-effective sample size of 17 parameters stays in the hundreds. The others stay at the scenario's
-values. `--vary KEY[=LO:HI]`
-calibrates a chosen subset, `all_parameters` every declared one.
+gives ~0.05: 13 parameters). With pyabc's default kernel, the 23 parameters scoring above 0.3 let
+the effective sample size of a population of 250 fall to 1-3. A calibration of those 13 then
+missed counts that other parameters govern: repeated loyalty signals and visits (the fatigue of
+signals, `dynamics.signal_fatigue` and `signal_memory`) and Armenia's freeze in December
+(`actions.freeze_participation.cost`, `alliance.freeze_credibility`); FOCUS adds those four.
+With Beaumont's kernel (`batches.abc`) the effective sample size of the 17 stays in the
+hundreds. The others stay at the scenario's values. `--vary KEY[=LO:HI]` calibrates a chosen
+subset, `all_parameters` every declared one.
 """
 
 from __future__ import annotations
