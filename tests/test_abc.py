@@ -313,3 +313,21 @@ def test_every_kernel_runs_and_an_unknown_one_is_refused(tmp_path, name):
     assert result.generations == 2
     with pytest.raises(ScenarioError, match="transition"):
         make_transition("gaussian")
+
+
+def test_a_collapsed_acceptance_stops_the_run_and_a_resumed_run_stops_there_too(tmp_path):
+    """`min_acceptance`: the first generation accepting less than it is the last one kept; a run
+    resumed after generation 0 stops at the same generation with the same posterior."""
+    kwargs = {"population": 40, "seed": 7, "generations": 8, "min_acceptance": 0.3}
+    straight = calibrate(
+        PRIORS, OBSERVED, binomial_simulator(), db_path=tmp_path / "a.db", **kwargs
+    )
+    assert 1 < straight.generations < 8 and straight.complete
+    assert straight.acceptance[-1] < 0.3 <= min(straight.acceptance[:-1])
+    first = dict(kwargs, generations=1)
+    calibrate(PRIORS, OBSERVED, binomial_simulator(), db_path=tmp_path / "b.db", **first)
+    resumed = calibrate(
+        PRIORS, OBSERVED, binomial_simulator(), db_path=tmp_path / "b.db", resume=True, **kwargs
+    )
+    assert resumed.epsilons == straight.epsilons
+    pd.testing.assert_frame_equal(straight.posterior, resumed.posterior, check_exact=True)
