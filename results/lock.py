@@ -272,11 +272,16 @@ class FolderLock:
         self._remove_created_folder()
 
     def _ensure_folder(self) -> None:
+        """The folder exists (or is created, with `create`), or FolderLockError.
+
+        Creating is tried rather than checked first: another process may create the folder
+        between a check and this one's mkdir (two runs into one new folder), and a check-then-act
+        took that folder for a file."""
         if self.folder.is_dir():
             return
-        if self.folder.exists() or self.folder.is_symlink():
-            raise FolderLockError(f"{self.folder}: not a folder")
         if not self.create:
+            if self.folder.exists() or self.folder.is_symlink():
+                raise FolderLockError(f"{self.folder}: not a folder")
             raise FolderLockError(f"{self.folder}: no such folder")
         try:
             self.folder.parent.mkdir(parents=True, exist_ok=True)

@@ -1101,3 +1101,25 @@ def test_a_saved_scenario_extends_its_parent_where_extends_reaches(tmp_path, mon
         assert not (saved / "lost.toml").exists()
     finally:
         outside.unlink()
+
+
+def test_a_folder_another_process_creates_meanwhile_is_taken_as_a_folder(tmp_path, monkeypatch):
+    """Two runs into one new folder: the other process may create it between this one's look
+    and its mkdir. That folder is a folder, not "not a folder" (a check-then-act race)."""
+    import pathlib
+
+    folder = tmp_path / "new"
+    real_is_dir = pathlib.Path.is_dir
+    looked = []
+
+    def is_dir_then_created_elsewhere(path):
+        answer = real_is_dir(path)
+        if path == folder and not looked:
+            looked.append(True)
+            folder.mkdir()  # the other process, just after this one looked
+        return answer
+
+    monkeypatch.setattr(pathlib.Path, "is_dir", is_dir_then_created_elsewhere)
+    with FolderLock(folder, create=True):
+        assert (folder / LOCK_NAME).exists()
+    assert looked
