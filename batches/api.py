@@ -31,8 +31,8 @@ from batches.folders import (
     SweepFolder,
     compare_folders,
     open_folder,
+    output_folder,
     python_warning,
-    temporary_folder,
 )
 from batches.plan import (
     DEFAULT_RUNS,
@@ -78,18 +78,13 @@ def run(
     the calibrated parameters from it, as `--posterior` (`batches.posterior`).
     `yes` runs a batch whose estimated cost is beyond the limits (`batches.cost`).
     """
-    tmp, folder = (None, Path(out)) if out is not None else temporary_folder("run")
-    try:
+    with output_folder(out, "run") as (tmp, folder):
         batch = prepare_run(
             scenario, runs=runs, months=months, seed=seed, overrides=set, out=folder,
             workers=workers, executor=executor, scheduler=scheduler, fmt=fmt, tables=tables,
             relations_every=relations_every, force=force, yes=yes, posterior=posterior,
         )  # fmt: skip
         _finish(batch, plots, progress)
-    except BaseException:
-        if tmp is not None:
-            tmp.cleanup()
-        raise
     return RunFolder(batch.out, tmp)
 
 
@@ -121,8 +116,7 @@ def sweep(
     no `vary`, the sweep file `scenario` names. The finished SweepFolder (as `csto sweep`);
     `crn` False gives every replication its own random numbers (`csto sweep --no-crn`).
     `posterior`: as for `run` (the varied keys are not drawn)."""
-    tmp, folder = (None, Path(out)) if out is not None else temporary_folder("sweep")
-    try:
+    with output_folder(out, "sweep") as (tmp, folder):
         batch = prepare_sweep(
             scenario, vary=vary, design=design, points=points, runs=runs, months=months,
             seed=seed, overrides=set, out=folder, workers=workers, executor=executor,
@@ -130,10 +124,6 @@ def sweep(
             force=force, crn=crn, yes=yes, posterior=posterior,
         )  # fmt: skip
         _finish(batch, plots, progress)
-    except BaseException:
-        if tmp is not None:
-            tmp.cleanup()
-        raise
     return SweepFolder(batch.out, tmp)
 
 
@@ -178,15 +168,10 @@ def compare(
     (default the last). `out=None`: a temporary directory. A table some folder did not write
     leaves out what needs it, with a MissingTableWarning naming it.
     """
-    tmp, folder = (None, Path(out)) if out is not None else temporary_folder("compare")
-    try:
+    with output_folder(out, "compare") as (tmp, folder):
         compare_folders(
             reference, others, months=months, reference_point=reference_point, seed=seed,
             out=folder, plots=plots, svg=svg, force=force, progress=progress,
             warn=python_warning,
         )  # fmt: skip
-    except BaseException:
-        if tmp is not None:
-            tmp.cleanup()
-        raise
     return Comparison(folder, tmp, inputs=[reference, *others])

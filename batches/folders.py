@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -201,10 +202,22 @@ class Comparison(_Folder):
         return plot_folder(self.path, Path(out) if out is not None else None, svg, python_warning)
 
 
-def temporary_folder(name: str) -> tuple[tempfile.TemporaryDirectory, Path]:
-    """A new temporary directory and the (not yet existing) folder `name` inside it."""
+@contextmanager
+def output_folder(
+    out: str | os.PathLike[str] | None, name: str
+) -> Iterator[tuple[tempfile.TemporaryDirectory | None, Path]]:
+    """(None, `out`), or with no `out` a new temporary directory and the (not yet existing)
+    folder `name` inside it: the directory lives as long as the folder object it is handed to,
+    and is removed at once if the work inside the block fails."""
+    if out is not None:
+        yield None, Path(out)
+        return
     tmp = tempfile.TemporaryDirectory(prefix="csto-")
-    return tmp, Path(tmp.name) / name
+    try:
+        yield tmp, Path(tmp.name) / name
+    except BaseException:
+        tmp.cleanup()
+        raise
 
 
 def open_folder(path: str | os.PathLike[str]) -> RunFolder | SweepFolder | Comparison:
