@@ -278,6 +278,10 @@ class Batch:
     scheduler: str | None = None
     done: set[int] = field(default_factory=set)
     cost: Any = None  # batches.cost.Cost: the estimate checked before the batch was planned
+    final_status: str = "complete"
+    """The status once every part is written and verified: "complete" finishes the folder
+    (summary, manifest, lock released); another (a sensitivity analysis' "simulated") only
+    records it in the manifest and keeps the lock for the work that follows."""
 
     @property
     def runs_to_run(self) -> int:
@@ -305,17 +309,18 @@ def execute_batch(batch: Batch, *, progress: bool = False) -> None:
     """
     try:
         _execute(batch, progress)
-    finally:
+    except BaseException:
         close = getattr(batch.writer, "close", None)
         if close is not None:
             close()
+        raise
 
 
 def _execute(batch: Batch, progress: bool) -> None:
     from batches.executors import Failure, iter_results
 
     out, manifest, writer = batch.out, batch.manifest, batch.writer
-    sizes = {task.part: task.chunk.size for task in manifest_tasks(manifest)}
+    sizes = manifest_part_sizes(manifest)
     done: set[int] = set(batch.done)
     failures: list[dict[str, Any]] = []
     started = time.perf_counter()
@@ -378,7 +383,10 @@ def _execute(batch: Batch, progress: bool) -> None:
         raise ChunksFailedError(out, failures, len(batch.tasks))
     check_parts(out, manifest, done, finish_manifest)
     manifest.pop("error", None)
-    storing(out, writer.finish, finish_manifest("complete"))
+    if batch.final_status == "complete":
+        storing(out, writer.finish, finish_manifest("complete"))
+    else:
+        save_manifest(out, finish_manifest(batch.final_status))
 
 
 def discard_unwritten(batch: Batch, done: set[int]) -> bool:
@@ -429,7 +437,18 @@ def check_parts(
 
 def manifest_tasks_parts(manifest: dict[str, Any]) -> list[int]:
     """The part numbers of every task of the batch a manifest describes."""
-    return [task.part for task in manifest_tasks(manifest)]
+    return list(manifest_part_sizes(manifest))
+
+
+def manifest_part_sizes(manifest: dict[str, Any]) -> dict[int, int]:
+    """Part number -> replications, for every part of the batch a manifest describes.
+
+    A sensitivity analysis records how its design was cut (its entry's `layout`, whose points
+    live in design.parquet rather than the manifest); every other batch rebuilds its tasks."""
+    layout = (manifest.get("sensitivity") or {}).get("layout")
+    if layout:
+        return {part: int(rows) for part, rows in enumerate(layout["rows_per_chunk"])}
+    return {task.part: task.chunk.size for task in manifest_tasks(manifest)}
 
 
 DISK_ERRNOS = {"ENOSPC": "disk full", "EDQUOT": "disk quota exceeded"}

@@ -32,7 +32,6 @@ The same seed gives the same design, tables and indices.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -42,18 +41,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from batches.errors import (
-    BatchInterruptedError,
-    ChunksFailedError,
     OptionError,
     RunFolderError,
 )
 from batches.folders import RunFolder
 from batches.runner import (
-    FAILURES_NAME,
     base_manifest,
-    progress_bar,
     read_folder_manifest,
-    sigterm_interrupts,
     utc_now,
 )
 
@@ -270,65 +264,27 @@ def execute_design(
     scheduler: str | None = None,
     progress: bool = False,
 ) -> None:
-    """Run the design's tasks missing from `done` into the folder, chunk by chunk.
+    """Run the design's tasks missing from `done` into the folder, chunk by chunk, through the
+    runner every batch uses (`batches.runner.execute_batch`).
 
     The tasks are `batches.design.design_tasks` (lock-step chunks across points, each
     replication carrying its point and run, so its tables get their `point` and `run` columns).
-    Every finished chunk is written at once (its part of each table) and recorded in the
-    manifest, so Ctrl-C or SIGTERM (BatchInterruptedError) keeps what finished; failing chunks
-    are recorded in failures.json and raise ChunksFailedError once the others have run.
+    Every finished chunk is written at once and recorded in the manifest, so Ctrl-C or SIGTERM
+    (BatchInterruptedError) keeps what finished; failing chunks are recorded and raise
+    ChunksFailedError once the others have run; every part is verified before the folder is
+    marked `simulated` (the analysis then completes it, under the same lock).
     """
     from batches.design import design_scenarios, design_tasks
-    from batches.executors import Failure, iter_results
-    from results.atomic import atomic_write_text
-    from results.manifest import write_manifest
+    from batches.runner import Batch, execute_batch
 
     tasks = design_tasks(design, int(manifest["chunk_size"]))
-    sizes = {task.part: task.chunk.size for task in tasks}
-    missing = [task for task in tasks if task.part not in done]
-    total = sum(sizes.values())
-    failures: list[dict[str, Any]] = []
-    started = time.perf_counter()
-    previous = float(manifest.get("wall_seconds") or 0.0)
-
-    def current(status: str) -> dict[str, Any]:
-        manifest["wall_seconds"] = round(previous + time.perf_counter() - started, 3)
-        manifest["status"] = status
-        manifest["runs_completed"] = sum(sizes[part] for part in done)
-        manifest["chunks_completed"] = sorted(done)
-        manifest["failures"] = failures
-        return manifest
-
-    write_manifest(out, current("partial"))
-    (out / FAILURES_NAME).unlink(missing_ok=True)
-    try:
-        with sigterm_interrupts(), progress_bar(total, not progress) as bar:
-            bar.update(sum(sizes[part] for part in done))
-            for task, result in iter_results(
-                design_scenarios(design), design.months, missing, executor=executor,
-                workers=workers, scheduler=scheduler,
-            ):  # fmt: skip
-                if isinstance(result, Failure):
-                    failures.append(result.as_dict())
-                    continue
-                writer.write_chunk(task.part, result, task.point)
-                done.add(task.part)
-                write_manifest(out, current("partial"))
-                bar.update(task.chunk.size)
-    except KeyboardInterrupt:
-        write_manifest(out, current("partial"))
-        raise BatchInterruptedError(out, manifest["runs_completed"], total) from None
-    except BaseException as error:
-        manifest["error"] = f"{type(error).__name__}: {error}"
-        write_manifest(out, current("partial"))
-        raise
-    if failures:
-        write_manifest(out, current("partial"))
-        text = json.dumps(failures, indent=2, ensure_ascii=False) + "\n"
-        atomic_write_text(out / FAILURES_NAME, text)
-        raise ChunksFailedError(out, failures, len(missing))
-    manifest.pop("error", None)
-    current("simulated")
+    batch = Batch(
+        out=out, writer=writer, manifest=manifest, scenarios=design_scenarios(design),
+        months=design.months, tasks=[task for task in tasks if task.part not in done],
+        executor=executor, workers=workers, scheduler=scheduler, done=set(done),
+        final_status="simulated",
+    )  # fmt: skip
+    execute_batch(batch, progress=progress)
 
 
 # --- the analysis of a simulated folder ----------------------------------------------------------

@@ -84,7 +84,8 @@ class PartExpectation:
 def part_expectations(
     manifest: dict[str, Any], source: str | os.PathLike[str] = MANIFEST_NAME
 ) -> dict[int, PartExpectation]:
-    """Part index -> what it holds, for the batch a (run or sweep) manifest describes.
+    """Part index -> what it holds, for the batch a (run, sweep or sensitivity) manifest
+    describes (a sensitivity analysis' design is cut as its entry's `layout` says).
 
     The parts follow the batch plan: chunks of `chunk_size` runs; a sweep's design chunk i is
     part i (`design.rows_per_chunk`), and in a sweep of one model per point (a structural key, or
@@ -108,14 +109,19 @@ def part_expectations(
     scenario = manifest["resolved_scenario"]
     agents = len(scenario.get("agents") or {})
     actors = agents + len(scenario.get("poles") or {})
-    sweep = manifest.get("sweep")
-    design = manifest.get("design")
-    if sweep and design and not design.get("fallback"):
+    sweep, sensitivity = manifest.get("sweep"), manifest.get("sensitivity")
+    design = manifest.get("design") if sweep else (sensitivity or {}).get("layout")
+    if design and not design.get("fallback"):
         return _design_expectations(
             design["rows_per_chunk"], runs, months, agents, actors, recorded, chosen
         )
     offsets = range(0, runs, chunk_size)
-    points: list[int | None] = list(range(len(sweep["points"]))) if sweep else [None]
+    if sweep:
+        points: list[int | None] = list(range(len(sweep["points"])))
+    elif sensitivity:
+        points = list(range(int(sensitivity["points"])))
+    else:
+        points = [None]
     expected = {}
     for number, point in enumerate(points):
         for index, offset in enumerate(offsets):

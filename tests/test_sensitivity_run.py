@@ -193,3 +193,19 @@ def test_every_declared_parameter_varies_in_one_lockstep_model():
     assert is_lockstep(plan)
     metrics = design_tables(plan, tables=("metrics",))["metrics"]
     assert sorted(metrics["point"].unique()) == list(range(2 * (len(params) + 1)))
+
+
+def test_a_finished_analysis_has_every_part_verified(tmp_path):
+    """The design's chunks are checked as a run's are (`results.verify`): every planned part of
+    the layout the manifest records is whole, and a damaged one is named."""
+    from results.verify import verified_chunks
+
+    folder = tmp_path / "m"
+    assert analysis(folder).exit_code == 0
+    manifest = json.loads((folder / "manifest.json").read_text())
+    good, bad = verified_chunks(folder, manifest)
+    assert good == set(range(manifest["sensitivity"]["layout"]["chunks"])) and not bad
+    part = folder / "metrics.parquet" / "part-00000.parquet"
+    part.write_bytes(part.read_bytes()[:100])
+    good, bad = verified_chunks(folder, manifest)
+    assert not good and list(bad) == [0]
