@@ -57,19 +57,23 @@ def run_chunk(
     varying: Mapping[str, np.ndarray] | None = None,
     streams: np.ndarray | None = None,
     stream_seed: int = 0,
+    trace: Any = None,
 ) -> RunRecord:
     """Run one chunk to the horizon and return its record (runs numbered from chunk.offset).
 
     `varying` (per-replication parameter values, one per replication of the chunk) is handed to
     the model as `CSTOModel(..., varying=...)`; `streams` (one stream id per replication) and
     `stream_seed` make it draw from counter-based streams (`simulation.streams`). None builds
-    the model exactly as before.
+    the model exactly as before. `trace` (a `simulation.trace.Trace`) records the decisions it
+    wants (`csto explain` replays a chunk this way).
     """
     from simulation.model import CSTOModel
 
     extra: dict[str, Any] = {} if varying is None else {"varying": dict(varying)}
     if streams is not None:
         extra.update(streams=streams, stream_seed=stream_seed)
+    if trace is not None:
+        extra["trace"] = trace
     model = CSTOModel(
         scenario,
         replications=chunk.size,

@@ -946,23 +946,14 @@ def _check_scenario(info: FolderInfo, manifest: dict[str, Any], folder) -> None:
 def trace_chunk(scenario, months: int, chunk: Chunk, trace, varying=None) -> pd.DataFrame:
     """Run `chunk` of a batch of `scenario` with `trace` on the model; the chunk's events table.
 
-    The model is built as `batches.chunks.run_chunk` builds it: same scenario, size, seed, months,
+    The model is the batch's (`batches.chunks.run_chunk`): same scenario, size, seed, months,
     run offset and per-replication values (`varying`, a posterior run's draws), so every random
     stream and every parameter is the batch's.
     """
+    from batches.chunks import run_chunk
     from results.tables import events_table
-    from simulation.model import CSTOModel
 
-    model = CSTOModel(
-        scenario,
-        replications=chunk.size,
-        rng=chunk.seed,
-        months=months,
-        run_offset=chunk.offset,
-        varying=varying,
-        trace=trace,
-    )
-    return events_table(model.run())
+    return events_table(run_chunk(scenario, months, chunk, varying, trace=trace))
 
 
 def chunk_varying(info: FolderInfo, chunk: Chunk) -> dict[str, Any] | None:
@@ -1102,33 +1093,23 @@ def row_task(task: Task, positions: np.ndarray) -> Task:
 def trace_task(scenario, months: int, task: Task, runs: np.ndarray, trace_of) -> tuple:
     """Replay `task` with a trace on its rows of runs `runs` (runs within the point).
 
-    `trace_of(model_runs)` makes the `Trace` for the model's run numbers. The model is built as
-    `batches.chunks.run_chunk` builds it (size, seed, offset, values, streams). Returns the
+    `trace_of(model_runs)` makes the `Trace` for the model's run numbers. The task runs as the
+    batch ran it (`batches.executors.run_task`: size, seed, offset, values, streams). Returns the
     task's events table (with its `point` column) and the trace, its `run` column the run
     within the point, as in the folder's tables.
     """
+    from functools import partial
+
+    from batches.chunks import run_chunk
+    from batches.executors import Failure, run_task
     from results.tables import events_table
-    from simulation.model import CSTOModel
 
     ids = task_runs(task)
     model_runs = task.chunk.offset + np.flatnonzero(np.isin(ids, runs))
     trace = trace_of(model_runs)
-    model = CSTOModel(
-        scenario,
-        replications=task.chunk.size,
-        rng=task.chunk.seed,
-        months=months,
-        run_offset=task.chunk.offset,
-        varying=None if task.varying is None else dict(task.varying),
-        streams=task.streams,
-        stream_seed=task.stream_seed,
-        trace=trace,
-    )
-    record = model.run()
-    if task.run_ids is not None:
-        record.run_ids = task.run_ids
-    if task.point_ids is not None:
-        record.point_ids = task.point_ids
+    record = run_task(scenario, months, task, partial(run_chunk, trace=trace))
+    if isinstance(record, Failure):
+        raise RuntimeError(record.traceback)
     frame = trace.frame()
     frame["run"] = ids[frame["run"].to_numpy(dtype=np.int64) - task.chunk.offset]
     return events_table(record, task.point), frame
