@@ -395,19 +395,11 @@ def discard_unwritten(batch: Batch, done: set[int]) -> bool:
     Everything but the lock is removed; releasing the lock then removes the folder it created.
     False (nothing removed) for a resumed batch or once a part is written.
     """
-    import shutil
-
-    from results.lock import LOCK_NAME
+    from results.store import empty_but_lock
 
     if done or batch.done or batch.manifest.get("resumed"):
         return False
-    for entry in batch.out.iterdir():
-        if entry.name == LOCK_NAME:
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
+    empty_but_lock(batch.out)
     return True
 
 

@@ -287,6 +287,11 @@ def _check_removable(path: Path) -> None:
 def _clear(folder: Path) -> None:
     """Remove everything in `folder` but its lock file (the caller holds the lock)."""
     _check_removable(folder)
+    empty_but_lock(folder)
+
+
+def empty_but_lock(folder: Path) -> None:
+    """Remove every entry of `folder` but its lock file (the caller holds the lock)."""
     for entry in folder.iterdir():
         if entry.name == LOCK_NAME:
             continue
