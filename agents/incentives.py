@@ -157,8 +157,7 @@ def action_utilities(
     left[:, :-2] = per_actor
     left[:, -2:-1] = public
     left[:, -1:] = legitimacy * insecurity
-    domestic = public * menu.alignment + left[:, -1:] * menu.visibility  # (R, K)
-    fatigue = signal_fatigue(params, state, i, menu, per_actor, domestic)
+    fatigue = signal_fatigue(params, state, i, menu, per_actor, (public, left[:, -1:]))
     stakes = dispute_stakes(params, i, menu) + fatigue
     if not (menu.goldstein.shape[0] > 1 or menu.visibility.shape[0] > 1):
         right = np.vstack([menu.goldstein[0].T / 10.0, menu.alignment[0], menu.visibility[0]])
@@ -182,12 +181,13 @@ def signal_fatigue(
     i: int,
     menu: Menu,
     per_actor: np.ndarray,
-    domestic: np.ndarray,
+    legitimacy: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray | float:
     """(R, K) the value a repeated signal no longer earns (Fearon 1997; `agents.signals`):
     (discount - 1) x [its favour with the addressee t, per_actor[t] g_t/10, + its domestic value,
-    `domestic` (R, K), the option's legitimacy term], each counted where it is a gain: what a
-    repetition wears out is the news, not the disapproval of a public that dislikes the act.
+    the option's legitimacy term public m_a + regime v_a, `legitimacy` = (public, regime) (R, 1)
+    weights], each counted where it is a gain: what a repetition wears out is the news, not the
+    disapproval of a public that dislikes the act. Computed for the signal options only.
     """
     signal = is_signal(params, i, menu.targets, menu.weight)
     if not signal.any():
@@ -196,8 +196,10 @@ def signal_fatigue(
     options = np.flatnonzero(signal.any(axis=0))
     addressees = menu.targets[options]
     favour = per_actor[:, addressees] * menu.goldstein[:, options, addressees] / 10.0
-    fatigue = np.zeros(np.broadcast_shapes(discount.shape, domestic.shape))
-    gains = np.maximum(favour, 0.0) + np.maximum(domestic[:, options], 0.0)
+    public, regime = legitimacy
+    domestic = public * menu.alignment[:, options] + regime * menu.visibility[:, options]
+    fatigue = np.zeros((per_actor.shape[0], len(menu)))
+    gains = np.maximum(favour, 0.0) + np.maximum(domestic, 0.0)
     fatigue[:, options] = (discount[:, options] - 1.0) * gains
     return fatigue
 

@@ -124,8 +124,9 @@ def action_terms(
     terms["affinity"] = _by_option(np.broadcast_to(affinity, (shape[0], affinity.shape[1])), menu)
     insecurity, legitimacy = params.insecurity[:, i, None], params.beta_legitimacy[:, i, None]
     public = legitimacy * (1.0 - insecurity) * state.public_lean[:, i, None]
-    terms["legitimacy"] = public * menu.alignment + legitimacy * insecurity * menu.visibility
-    terms["fatigue"] = signal_fatigue(params, state, i, menu, per_actor_total, terms["legitimacy"])
+    regime = legitimacy * insecurity
+    terms["legitimacy"] = public * menu.alignment + regime * menu.visibility
+    terms["fatigue"] = signal_fatigue(params, state, i, menu, per_actor_total, (public, regime))
     terms["stakes"] = dispute_stakes(params, i, menu)
     terms["cost"] = -menu.cost
     return {name: np.broadcast_to(value, shape) for name, value in terms.items()}
