@@ -39,20 +39,21 @@ def sweep_tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
     return points, events, int(manifest["runs"]), int(manifest["seed"])
 
 
-def runs_with(events: pd.DataFrame, actor: str, action: str, target: str) -> pd.Series:
-    """Per point: the number of runs with at least one such event."""
-    rows = events[
+def matching(events: pd.DataFrame, actor: str, action: str, target: str) -> pd.DataFrame:
+    """The events of `actor` doing `action` to `target`."""
+    return events[
         (events["actor"] == actor) & (events["action"] == action) & (events["target"] == target)
     ]
-    return rows.groupby("point")["run"].nunique()
+
+
+def runs_with(events: pd.DataFrame, actor: str, action: str, target: str) -> pd.Series:
+    """Per point: the number of runs with at least one such event."""
+    return matching(events, actor, action, target).groupby("point")["run"].nunique()
 
 
 def per_run(events: pd.DataFrame, actor: str, action: str, target: str, runs: int) -> pd.Series:
     """Per point: the mean number of such events per run."""
-    rows = events[
-        (events["actor"] == actor) & (events["action"] == action) & (events["target"] == target)
-    ]
-    return rows.groupby("point").size() / runs
+    return matching(events, actor, action, target).groupby("point").size() / runs
 
 
 def save(fig, ax, title: str, path: Path) -> None:
