@@ -16,6 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
+from agents.deterrence import rung_weights
 from simulation.schema import ACTION_NAMES, ActionSpec, Scenario
 from simulation.varying import Numbers
 
@@ -176,6 +177,10 @@ class CatalogueBuilder:
         self.members = member_indices(scenario)
         self.patron = self.index[scenario.world.patron]
         self.rungs = protest_ladder(scenario)
+        self.rung_weights = rung_weights(
+            self.rungs,
+            {name: self.number(name, "goldstein", 0.0) for name in self.rungs},
+        )
         self.no_relations = {
             frozenset(self.index[code] for code in pair)
             for pair in scenario.world.no_diplomatic_relations

@@ -19,6 +19,7 @@ import numpy as np
 
 from agents.aggression import attack_probability
 from agents.catalogue import RESPONSE_ACTIONS, SUMMIT_ACTIONS, Menu
+from agents.deterrence import protest_deterrence
 from agents.incentives import POSTURES, action_utilities, posture_utilities
 from agents.logit import logit_probabilities, sample_from_probabilities, sample_logit
 from agents.terms import (
@@ -86,8 +87,17 @@ class Country(mesa.Agent):
         return self.model.state
 
     def utilities(self, menu: Menu) -> np.ndarray:
-        """(R, K) utilities of a menu's options (MODEL 5.2)."""
-        return action_utilities(self.params, self.state, self.index, menu, self.model.reaction)
+        """(R, K) utilities of a menu's options (MODEL 5.2), a warned offender's included."""
+        utilities = action_utilities(self.params, self.state, self.index, menu, self.model.reaction)
+        return utilities + self.deterrence(menu)
+
+    def deterrence(self, menu: Menu) -> np.ndarray | float:
+        """(R, K) what the protests this agent has drawn make a repeated offence cost
+        (`agents.deterrence`); 0.0 when deterrence is off."""
+        if not self.params.dynamics.protest_deterrence.any():
+            return 0.0
+        warnings = self.model.protest_warnings(self.index)
+        return protest_deterrence(self.params, menu, warnings)
 
     @property
     def rationality(self) -> float | np.ndarray:
@@ -122,7 +132,10 @@ class Country(mesa.Agent):
 
     def action_terms(self, menu: Menu) -> dict[str, np.ndarray]:
         """`utilities` of `menu` split into named terms (`agents.terms.action_terms`)."""
-        return action_terms(self.params, self.state, self.index, menu, self.model.reaction)
+        terms = action_terms(self.params, self.state, self.index, menu, self.model.reaction)
+        shape = terms["cost"].shape
+        terms["deterrence"] = np.broadcast_to(self.deterrence(menu), shape)
+        return terms
 
     def labels(self, menu: Menu) -> tuple[list[str], list[str]]:
         return option_labels(self, menu)

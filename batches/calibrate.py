@@ -24,7 +24,10 @@ gives ~0.05: 13 parameters). With pyabc's default kernel, the 23 parameters scor
 the effective sample size of a population of 250 fall to 1-3. A calibration of those 13 then
 missed counts that other parameters govern: repeated loyalty signals and visits (the fatigue of
 signals, `dynamics.signal_fatigue` and `signal_memory`) and Armenia's freeze in December
-(`actions.freeze_participation.cost`, `alliance.freeze_credibility`); FOCUS adds those four.
+(`actions.freeze_participation.cost`, `alliance.freeze_credibility`); FOCUS adds those four,
+and the deterrence a protest carries (`dynamics.protest_deterrence`), added with its mechanism:
+it governs how often an offence is repeated after a protest (Belarus's pledges after Armenia's
+summons of February 2022).
 With Beaumont's kernel (`batches.abc`) the effective sample size of the 17 stays in the
 hundreds. The others stay at the scenario's values. `--vary KEY[=LO:HI]` calibrates a chosen
 subset, `all_parameters` every declared one.
@@ -77,6 +80,7 @@ FOCUS: tuple[str, ...] = (
     "dynamics.signal_memory",
     "actions.freeze_participation.cost",
     "alliance.freeze_credibility",
+    "dynamics.protest_deterrence",
 )
 """The parameters calibrated by default: the screening's 13 in the order of their score, then the
 four that govern the counts the posterior predictive check of those 13 missed (module doc)."""

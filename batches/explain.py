@@ -100,6 +100,7 @@ TERM_ORDER: tuple[str, ...] = (
     "loyalty",
     "stakes",
     "fatigue",
+    "deterrence",
     "cost",
     "help",
     "abandonment",

@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from agents.catalogue import ACTION_ID, CatalogueBuilder, Menu
 from agents.country import Country
+from agents.deterrence import warnings_from
 from agents.pole import Pole
 from agents.reactions import apply_action
 from agents.signals import (
@@ -414,13 +415,23 @@ class CSTOModel(mesa.Model):
                 mask[:, k] &= state.status[:, actor] == Status.member
         return mask
 
-    def ladder_rung(self, actor: int, target: int) -> np.ndarray:
-        """(R,) the rung `actor` stands on toward `target`: that of its last protest against it,
-        or 0 (the foot) once `escalation_memory` months have passed without one."""
+    def ladder_rungs_against(self, offender: int) -> np.ndarray:
+        """(R, A) the rung each actor stands on toward `offender`: that of its last protest
+        against it, or 0 (the foot) once `escalation_memory` months have passed without one."""
         state = self.state
-        since = self.month - state.protest_month[:, actor, target].astype(int)
-        memory = self.params.dynamics.escalation_memory
-        return np.where(since <= memory, state.protest_rung[:, actor, target], 0)
+        since = self.month - state.protest_month[:, :, offender].astype(int)
+        memory = self.params.dynamics.escalation_memory[:, None]
+        return np.where(since <= memory, state.protest_rung[:, :, offender], 0)
+
+    def ladder_rung(self, actor: int, target: int) -> np.ndarray:
+        """(R,) the rung `actor` stands on toward `target` (`ladder_rungs_against`)."""
+        return self.ladder_rungs_against(target)[:, actor]
+
+    def protest_warnings(self, offender: int) -> np.ndarray:
+        """(R, A) the warning each actor's protests have given `offender`: |g|/10 of the rung it
+        would climb to at a new offence, 0 where it has not protested within the memory
+        (`agents.deterrence`)."""
+        return warnings_from(self.catalogue.rung_weights, self.ladder_rungs_against(offender))
 
     def on_ladder(self, actor: int, target: int, rung: int) -> np.ndarray:
         """(R,) whether a protest of `rung` is open to `actor` toward `target` (Kahn 1965): the

@@ -274,6 +274,12 @@ class DynamicsSpec(Strict):
         description="months a protest is remembered: a new offence by the same offender within "
         "them can only be answered a rung higher; after them the ladder relaxes (0: no ladder)",
     )
+    protest_deterrence: NonNegative = Field(
+        0.0,
+        le=10.0,
+        description="how much a protest deters its offender from repeating the offence: the "
+        "utility it weighs per unit of the next rung's |Goldstein|/10 (0: protests warn no one)",
+    )
     signal_fatigue: Unit = Field(
         0.0,
         description="share of its favour a signal to the patron loses per recent signal of the "

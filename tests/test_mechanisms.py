@@ -1,5 +1,6 @@
-"""The escalation ladder of protests (Kahn 1965) and the diminishing returns of repeated signals to
-the patron (Fearon 1997), on small hand-set states; their keys vary per replication."""
+"""The escalation ladder of protests (Kahn 1965), the deterrence a protest carries (Schelling 1966)
+and the diminishing returns of repeated signals to the patron (Fearon 1997), on small hand-set
+states; their keys vary per replication."""
 
 from __future__ import annotations
 
@@ -97,6 +98,52 @@ def test_without_a_memory_every_offence_is_answered_from_the_foot():
     model.month += 1
     model.state.last_offence[:, arm, blr] = model.month
     assert model.available(arm, menu)[0, summon]
+
+
+DETERRENCE = 1.5
+
+
+def _belarus_after_armenia(rungs: list[int], **overrides):
+    """Belarus's diplomacy in replications where Armenia's last protest against it stands on
+    `rungs[r]` (0: none), dated this month; its utilities and the menu."""
+    model = CSTOModel(
+        "world-2022", replications=len(rungs), rng=1, months=24,
+        dynamics__escalation_memory=MEMORY, **overrides,
+    )  # fmt: skip
+    codes = model.params.actor_codes
+    arm, blr = codes.index("ARM"), codes.index("BLR")
+    model.state.protest_rung[:, arm, blr] = rungs
+    model.state.protest_month[:, arm, blr] = np.where(np.array(rungs) > 0, model.month, -1000)
+    belarus = model.countries.to_list()[blr]
+    return model, belarus, belarus.diplomacy_menu
+
+
+def test_a_protest_makes_repeating_the_offence_cost_the_next_rung():
+    """After Armenia's summons (rung 1), a pledge that offends Armenia (collateral -3) costs
+    Belarus d x |recall|/10 = d x 0.5 more; after a recall (the top rung) the recall again; acts
+    that offend no one who protested cost nothing more, and the terms still sum to the utility."""
+    deterring = {"dynamics__protest_deterrence": DETERRENCE}
+    model, belarus, menu = _belarus_after_armenia([0, 1, 2], **deterring)
+    rus, geo = (model.params.actor_codes.index(c) for c in ("RUS", "GEO"))
+    pledge, visit = option(menu, "signal_loyalty", rus), option(menu, "visit_breakaway", rus)
+    deterrence = belarus.deterrence(menu)
+    expected = [0.0, -DETERRENCE * 0.5, -DETERRENCE * 0.5]  # none, after a summons, a recall
+    assert deterrence[:, pledge].tolist() == pytest.approx(expected)
+    assert not deterrence[:, visit].any()  # offends Georgia, which has not protested
+    assert not deterrence[:, option(menu, "summon_ambassador", geo)].any()
+    utilities = belarus.utilities(menu)
+    plain = action_utilities(model.params, model.state, belarus.index, menu, model.reaction)
+    np.testing.assert_allclose(utilities - plain, deterrence)
+    terms = belarus.action_terms(menu)
+    np.testing.assert_allclose(sum(terms.values()), utilities, atol=1e-12)
+
+
+def test_an_old_protest_and_a_zero_weight_deter_nothing():
+    model, belarus, menu = _belarus_after_armenia([1], dynamics__protest_deterrence=DETERRENCE)
+    model.month += MEMORY + 1  # the protest is older than the ladder's memory
+    assert np.all(belarus.deterrence(menu) == 0.0)
+    _, silent, menu = _belarus_after_armenia([1], dynamics__protest_deterrence=0.0)
+    assert np.all(silent.deterrence(menu) == 0.0)
 
 
 FATIGUE = 0.4
@@ -213,6 +260,7 @@ KEYS = [
     ("dynamics.escalation_memory", 3),
     ("dynamics.signal_fatigue", 0.8),
     ("dynamics.signal_memory", 2.0),
+    ("dynamics.protest_deterrence", 2.0),
 ]
 
 

@@ -50,7 +50,7 @@ def test_the_terms_are_named_by_decision_kind(traced):
     frame, _, _ = traced
     terms = frame.groupby("decision", observed=True)["term"].unique()
     posture = {"affinity", "trade", "security", "legitimacy", "loyalty", "cost"}
-    actions = posture | {"stakes", "fatigue"}
+    actions = posture | {"stakes", "fatigue", "deterrence"}
     assert set(terms["posture"]) == posture
     assert set(terms["diplomacy"]) == actions
     assert set(terms["article4_request"]) == actions | {"help"}
