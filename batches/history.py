@@ -222,19 +222,33 @@ def check_history(
     `posterior` (a calibration folder, a posterior file or "shipped"): each replication draws the
     calibrated parameters from it (`batches.posterior`), so the probabilities include the
     parameter uncertainty."""
-    from batches.chunks import iter_records, plan_chunks
-    from simulation.scenario import load_scenario
-
-    scenario = load_scenario(HISTORY_SCENARIO, overrides, HISTORY_MONTHS)
-    chunks = plan_chunks(runs, seed)
-    if posterior is None:
-        records = [r for _, r in iter_records(scenario, HISTORY_MONTHS, chunks, workers)]
-    else:
-        records = _posterior_records(scenario, chunks, seed, workers, posterior, overrides)
+    records = history_records(runs, seed, HISTORY_MONTHS, workers, overrides, posterior)
     return evaluate(named_events(records), runs)
 
 
-def _posterior_records(scenario, chunks, seed, workers, posterior, overrides) -> list[RunRecord]:
+def history_records(
+    runs: int,
+    seed: int,
+    months: int,
+    workers: int = 1,
+    overrides: list[str] | None = None,
+    posterior: str | None = None,
+) -> list[RunRecord]:
+    """`runs` replications of `history-2022` over `months` months, in chunk order, at the
+    scenario's values or (`posterior`) each drawing its parameters from a posterior."""
+    from batches.chunks import iter_records, plan_chunks
+    from simulation.scenario import load_scenario
+
+    scenario = load_scenario(HISTORY_SCENARIO, overrides, months)
+    chunks = plan_chunks(runs, seed)
+    if posterior is None:
+        return [r for _, r in iter_records(scenario, months, chunks, workers)]
+    return _posterior_records(scenario, months, chunks, seed, workers, posterior, overrides)
+
+
+def _posterior_records(
+    scenario, months, chunks, seed, workers, posterior, overrides
+) -> list[RunRecord]:
     """The chunks' records with posterior draws (in chunk order); a failed chunk raises."""
     from batches.executors import Failure, Task, iter_results
     from batches.posterior import fixed_keys, posterior_record, with_posterior
@@ -243,7 +257,7 @@ def _posterior_records(scenario, chunks, seed, workers, posterior, overrides) ->
     tasks = with_posterior([Task(c.index, c) for c in chunks], record, seed)
     results = dict(
         (task.part, result)
-        for task, result in iter_results({None: scenario}, HISTORY_MONTHS, tasks, workers=workers)
+        for task, result in iter_results({None: scenario}, months, tasks, workers=workers)
     )
     for result in results.values():
         if isinstance(result, Failure):

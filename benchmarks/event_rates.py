@@ -1,12 +1,14 @@
 """Event rates of `history-2022` next to the documented record of 2022.
 
-    python benchmarks/event_rates.py [--runs 1000] [--seed 20221211] [--all]
+    python benchmarks/event_rates.py [--runs 1000] [--seed 20221211] [--posterior shipped] [--all]
 
 Runs `history-2022` (36 months from 2022-01) with `--runs` lock-step replications, then prints,
 for the record's counts (scenarios/targets/record-2022.toml), the model's mean per run in 2022
 (`batches.targets.summary_statistics`) beside the record's count and tolerated range, and the
-model's mean per run-year in 2023-24 (out of sample: no record is compared). Without `--all`
-only the counts the model produces or the record documents as non-zero are printed.
+model's mean per run-year in 2023-24 (out of sample: no record is compared). With `--posterior`
+(a calibration folder or "shipped") each replication draws its parameters from the posterior.
+Without `--all` only the counts the model produces or the record documents as non-zero are
+printed.
 """
 
 from __future__ import annotations
@@ -15,18 +17,20 @@ import argparse
 
 import numpy as np
 
-from batches.history import named_events
+from batches.history import history_records, named_events
 from batches.targets import load_targets, summary_statistics
-from simulation.model import CSTOModel
+
+MONTHS = 36
 
 
-def rates(runs: int, seed: int) -> list[tuple[str, float, float, float, float, float]]:
+def rates(
+    runs: int, seed: int, posterior: str | None = None
+) -> list[tuple[str, float, float, float, float, float]]:
     """(statistic, record, low, high, model 2022 per run, model per run-year 2023-24) per count."""
-    model = CSTOModel("history-2022", replications=runs, rng=seed)
-    events = named_events([model.run()])
+    events = named_events(history_records(runs, seed, MONTHS, posterior=posterior))
     targets = load_targets()
     values = summary_statistics(events, runs, targets)
-    years = [year for year in (1, 2) if model.months >= 12 * (year + 1)]
+    years = [year for year in (1, 2) if MONTHS >= 12 * (year + 1)]
     later = [_year(events, targets, runs, year) for year in years]
     rows = []
     for count in targets.counts:
@@ -49,10 +53,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=20221211)
+    parser.add_argument("--posterior", help="a calibration folder or 'shipped'")
     parser.add_argument("--all", action="store_true", help="print every count")
     options = parser.parse_args()
-    rows = rates(options.runs, options.seed)
-    print(f"history-2022, {options.runs} runs, seed {options.seed}")
+    rows = rates(options.runs, options.seed, options.posterior)
+    under = f", posterior {options.posterior}" if options.posterior else ""
+    print(f"history-2022, {options.runs} runs, seed {options.seed}{under}")
     print(f"{'count':48s} {'record':>6s} {'range':>9s} {'2022':>7s} {'ratio':>6s} {'23-24/yr':>8s}")
     for name, record, low, high, model, after in rows:
         if not options.all and model < 0.005 and after < 0.005 and not record:
