@@ -29,7 +29,7 @@ from agents.signals import (
 from simulation.alliance import collective_response, update_credibility
 from simulation.calendar import calendar_month, month_index
 from simulation.metrics import cohesion_components
-from simulation.parameters import build_parameters, chair_at
+from simulation.parameters import Parameters, build_parameters, chair_at
 from simulation.record import RunRecord, Status
 from simulation.recorder import Recorder
 from simulation.scenario import apply_overrides, load_scenario
@@ -262,12 +262,23 @@ class CSTOModel(mesa.Model):
                     _set_path(data, key, _get_path(data, key) + value)
         self.spec = Scenario.model_validate(data)
         self.varying = varying
+        before = self.params
         self.params = build_parameters(self.spec, self.varying)
+        self._shift_levels(before, self.params)
         changed = [key for shock in shocks for key in (*shock.set, *shock.add)]
         if any(key.startswith("actions.") for key in changed):
             self.catalogue = CatalogueBuilder(self.spec, Numbers(self.spec, self.varying))
             for country in self.countries:
                 country.build_menus()
+
+    def _shift_levels(self, before: Parameters, after: Parameters) -> None:
+        """A shock to the level a state fades back to (an agent's `standing`, Moscow's favour,
+        or `public_lean`) moves the current value by as much: the change is news this month, and
+        what it fades back to from now on."""
+        self.state.standing += after.standing - before.standing
+        self.state.public_lean += after.public_lean - before.public_lean
+        np.clip(self.state.standing, -1.0, 1.0, out=self.state.standing)
+        np.clip(self.state.public_lean, -1.0, 1.0, out=self.state.public_lean)
 
     def _check_shocks_on_varying(self) -> None:
         """Apply the schedule's set/add to copies of the varying arrays now, so that a value a

@@ -231,6 +231,20 @@ def test_an_add_shock_adds_to_each_replication():
     np.testing.assert_allclose(model.params.pole_credibility[:, arm], values + 0.1)
 
 
+def test_a_shock_to_a_level_moves_the_state_by_as_much():
+    """history-2022 adds 0.3 to Belarus's standing in 2022-02 (month 1): the level Moscow's
+    favour fades back to and the favour itself both move by 0.3, in each replication."""
+    key = "agents.BLR.standing"
+    values = np.array([-0.4, -0.15, 0.2])
+    blr = list(load_scenario("history-2022").agents).index("BLR")
+    model = CSTOModel("history-2022", replications=3, rng=3, varying={key: values})
+    model.step()
+    before = model.state.standing[:, blr].copy()
+    model.apply_calendar()  # month 1's shocks alone, before anything else moves the favour
+    np.testing.assert_allclose(model.params.standing[:, blr], values + 0.3)
+    np.testing.assert_allclose(model.state.standing[:, blr], before + 0.3)
+
+
 def test_an_add_shock_that_leaves_the_range_is_refused_before_the_run():
     key = "agents.ARM.pole_credibility"
     with pytest.raises(VaryingError, match=r"2022-09: replication 1 is 1\.05.*expected <= 1"):
