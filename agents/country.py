@@ -96,8 +96,8 @@ class Country(mesa.Agent):
         (`agents.deterrence`); 0.0 when deterrence is off."""
         if not self.params.dynamics.protest_deterrence.any():
             return 0.0
-        warnings = self.model.protest_warnings(self.index)
-        return protest_deterrence(self.params, menu, warnings)
+        warnings, answered = self.model.protest_warnings(self.index)
+        return protest_deterrence(self.params, menu, warnings, answered)
 
     @property
     def rationality(self) -> float | np.ndarray:

@@ -1,20 +1,23 @@
 """Deterrence by protest: a warned offender weighs the next rung (Schelling 1966; Kahn 1965).
 
 A diplomatic protest is a warning. It tells the offender that the offended party is willing to
-pay for its displeasure and that the next offence will be answered more sharply (Schelling 1966,
-*Arms and Influence*, ch. 2-3: coercion works through the anticipation of the next step; Kahn
-1965, *On Escalation*: the ladder is known to both sides, which is what makes each rung a
-threat). The model's ladder (MODEL 5.3, `CSTOModel.on_ladder`) already makes a repeated offence
-within `dynamics.escalation_memory` months climb a rung; here the offender looks one step ahead:
-an option that would offend (a weight <= -3 toward, `agents.reactions.OFFENCE_GOLDSTEIN`) a party
-that protested against the actor within that memory costs
+pay for its displeasure and that the next offence of that kind will be answered more sharply
+(Schelling 1966, *Arms and Influence*, ch. 2-3: coercion works through the anticipation of the
+next step; Kahn 1965, *On Escalation*: the ladder is known to both sides, which is what makes
+each rung a threat). The model's ladder (MODEL 4.2, `CSTOModel.on_ladder`) already makes a
+repeated offence within `dynamics.escalation_memory` months climb a rung; here the offender looks
+one step ahead: an option that repeats the act a party protested (the same action; its last
+protest within that memory) and would offend that party again (a weight <= -3 toward it,
+`agents.reactions.OFFENCE_GOLDSTEIN`) costs
 
     d x |g of the rung that party would climb to next| / 10
 
-(d = `dynamics.protest_deterrence`), summed over the parties it would offend. With the two rungs
-of `world-2022` (a summons at -2, a recall at -5), a second offence after a summons is weighed as
-d x 0.5. A party that never protested, or whose protest is older than the memory, deters nothing:
-the first offence is not deterred, only its repetition.
+(d = `dynamics.protest_deterrence`), summed over the parties it would offend again. With the two
+rungs of `world-2022` (a summons at -2, a recall at -5), a second pledge after a summons of the
+first is weighed as d x 0.5. The warning is about the act protested: Armenia's summons of
+February 2022 answered a pledge, so it deters the next pledge, not Belarus's siding with
+Azerbaijan at the November summit. A party that never protested, or whose protest is older than
+the memory, deters nothing: the first offence is not deterred, only its repetition.
 """
 
 from __future__ import annotations
@@ -50,14 +53,20 @@ def warnings_from(weights: np.ndarray, rungs: np.ndarray) -> np.ndarray:
     return weights[np.arange(len(rungs))[:, None], rungs]
 
 
-def protest_deterrence(params: Parameters, menu: Menu, warnings: np.ndarray) -> np.ndarray | float:
-    """(R, K) -d x sum over the parties an option would offend of their warning (module doc).
+def protest_deterrence(
+    params: Parameters, menu: Menu, warnings: np.ndarray, answered: np.ndarray
+) -> np.ndarray | float:
+    """(R, K) -d x the warnings of the parties an option would offend again (module doc).
 
-    `warnings` (R, A) from `warnings_from`; 0.0 when no party has warned the actor."""
+    `warnings` (R, A) from `warnings_from`; `answered` (R, A) the action each party's last
+    protest answered: an option is deterred by a party only if it is that action again and
+    would offend that party. 0.0 when no party has warned the actor."""
     if not warnings.any():
         return 0.0
     offences = (menu.goldstein <= OFFENCE_GOLDSTEIN) & menu.offends[None, :, None]  # (L, K, A)
+    repeats = answered[:, :, None] == menu.actions[None, None, :]  # (R, A, K)
+    warned = warnings[:, :, None] * repeats  # (R, A, K)
     deterrence = params.dynamics.protest_deterrence[:, None]
     if len(offences) == 1:
-        return -deterrence * (warnings @ offences[0].T)
-    return -deterrence * np.einsum("ra,rka->rk", warnings, offences)
+        return -deterrence * np.einsum("rak,ka->rk", warned, offences[0])
+    return -deterrence * np.einsum("rak,rka->rk", warned, offences)

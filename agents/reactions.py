@@ -28,6 +28,7 @@ def apply_action(
     favour_act: bool = False,
     runs: np.ndarray | None = None,
     offends: np.ndarray | bool = True,
+    actions: np.ndarray | None = None,
 ) -> None:
     """Apply the acts of `actor`: raw Goldstein rows `goldstein`, one per replication in `runs`
     (all R replications when `runs` is None; a zero row does nothing).
@@ -35,7 +36,8 @@ def apply_action(
     `favour_act`: the patron's own favour instruments (`reward`, `pressure`) move their targets'
     standing directly. `offends` (per row or for all): whether the act's weights <= -3 are
     offences (a catalogue flag: an Article 4 refusal or a summit refusal is not answered by a
-    summons).
+    summons). `actions` (per row, optional): the act's action id, remembered with the offence
+    (what a protest of it will warn against, `agents.deterrence`).
     """
     if runs is None:
         runs = np.arange(state.replications)
@@ -58,6 +60,8 @@ def apply_action(
     offended[:, params.agents :] = False
     rows, victims = np.nonzero(offended)
     state.last_offence[runs[rows], victims, actor] = month
+    if actions is not None:
+        state.offence_action[runs[rows], victims, actor] = np.asarray(actions)[rows]
 
 
 def _at(value: float | np.ndarray, runs: np.ndarray) -> np.ndarray:

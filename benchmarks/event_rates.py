@@ -30,7 +30,7 @@ def rates(
     events = named_events(history_records(runs, seed, MONTHS, posterior=posterior))
     targets = load_targets()
     values = summary_statistics(events, runs, targets)
-    years = [year for year in (1, 2) if MONTHS >= 12 * (year + 1)]
+    years = [year for year in (1, 2) if 12 * (year + 1) <= MONTHS]
     later = [_year(events, targets, runs, year) for year in years]
     rows = []
     for count in targets.counts:

@@ -438,11 +438,12 @@ class CSTOModel(mesa.Model):
         """(R,) the rung `actor` stands on toward `target` (`ladder_rungs_against`)."""
         return self.ladder_rungs_against(target)[:, actor]
 
-    def protest_warnings(self, offender: int) -> np.ndarray:
-        """(R, A) the warning each actor's protests have given `offender`: |g|/10 of the rung it
-        would climb to at a new offence, 0 where it has not protested within the memory
-        (`agents.deterrence`)."""
-        return warnings_from(self.catalogue.rung_weights, self.ladder_rungs_against(offender))
+    def protest_warnings(self, offender: int) -> tuple[np.ndarray, np.ndarray]:
+        """The warnings each actor's protests have given `offender` (`agents.deterrence`): (R, A)
+        |g|/10 of the rung it would climb to at a new offence, 0 where it has not protested
+        within the memory; (R, A) the action its last protest answered."""
+        warnings = warnings_from(self.catalogue.rung_weights, self.ladder_rungs_against(offender))
+        return warnings, self.state.protest_action[:, :, offender]
 
     def on_ladder(self, actor: int, target: int, rung: int) -> np.ndarray:
         """(R,) whether a protest of `rung` is open to `actor` toward `target` (Kahn 1965): the
@@ -458,6 +459,7 @@ class CSTOModel(mesa.Model):
         runs = np.nonzero(answered)[0]
         targets = menu.targets[choice[runs]]
         state = self.state
+        state.protest_action[runs, actor, targets] = state.offence_action[runs, actor, targets]
         state.last_offence[runs, actor, targets] = NEVER
         state.protest_rung[runs, actor, targets] = menu.rung[choice[runs]]
         state.protest_month[runs, actor, targets] = self.month
@@ -495,6 +497,7 @@ class CSTOModel(mesa.Model):
             menu.favour_act,
             runs,
             menu.offends[picked],
+            menu.actions[picked],
         )
         self.recorder.record_events(
             runs,

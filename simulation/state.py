@@ -30,6 +30,7 @@ class WorldState:
     months_frozen: np.ndarray  # (R, N) int16
     relation: np.ndarray  # (R, A, A) rho_ij, zero diagonal
     last_offence: np.ndarray  # (R, A, A) int16: month j last offended i, at [r, i, j]
+    offence_action: np.ndarray  # (R, A, A) int16: the action of that offence (0: none yet)
     last_attack: np.ndarray  # (R, C) int16: month of the last attack in each conflict
     last_negotiation: np.ndarray  # (R, C) int16
     attacked_by: np.ndarray  # (R, N) int16: this month's attacker of i, -1 if none
@@ -37,6 +38,7 @@ class WorldState:
     request_month: np.ndarray  # (R,) int16: month of the last Article 4 request
     protest_rung: np.ndarray  # (R, A, A) int8: rung of i's last protest against j, at [r, i, j]
     protest_month: np.ndarray  # (R, A, A) int16: month of that protest
+    protest_action: np.ndarray  # (R, A, A) int16: the action of the offence it answered
     signals: np.ndarray  # (R, N, actions): decaying count of i's recent signals to a power
     done_once: dict[tuple[int, int, int], np.ndarray]  # (agent, action, target) -> (R,) bool
 
@@ -85,6 +87,7 @@ def initial_state(scenario: Scenario, params: Parameters, replications: int) -> 
         months_frozen=np.zeros((r, n), dtype=np.int16),
         relation=np.broadcast_to(params.propensity, (r, a, a)).copy(),
         last_offence=np.full((r, a, a), NEVER, dtype=np.int16),
+        offence_action=np.zeros((r, a, a), dtype=np.int16),
         last_attack=np.full((r, conflicts), NEVER, dtype=np.int16),
         last_negotiation=np.full((r, conflicts), NEVER, dtype=np.int16),
         attacked_by=np.full((r, n), -1, dtype=np.int16),
@@ -92,6 +95,7 @@ def initial_state(scenario: Scenario, params: Parameters, replications: int) -> 
         request_month=np.full(r, NEVER, dtype=np.int16),
         protest_rung=np.zeros((r, a, a), dtype=np.int8),
         protest_month=np.full((r, a, a), NEVER, dtype=np.int16),
+        protest_action=np.zeros((r, a, a), dtype=np.int16),
         signals=np.zeros((r, n, len(ACTION_NAMES))),
         done_once={},
     )

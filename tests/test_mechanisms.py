@@ -114,14 +114,17 @@ def _belarus_after_armenia(rungs: list[int], **overrides):
     arm, blr = codes.index("ARM"), codes.index("BLR")
     model.state.protest_rung[:, arm, blr] = rungs
     model.state.protest_month[:, arm, blr] = np.where(np.array(rungs) > 0, model.month, -1000)
+    model.state.protest_action[:, arm, blr] = ACTION_ID["signal_loyalty"]  # a pledge answered
     belarus = model.countries.to_list()[blr]
     return model, belarus, belarus.diplomacy_menu
 
 
 def test_a_protest_makes_repeating_the_offence_cost_the_next_rung():
-    """After Armenia's summons (rung 1), a pledge that offends Armenia (collateral -3) costs
-    Belarus d x |recall|/10 = d x 0.5 more; after a recall (the top rung) the recall again; acts
-    that offend no one who protested cost nothing more, and the terms still sum to the utility."""
+    """After Armenia's summons (rung 1) of a pledge, another pledge, which offends Armenia
+    (collateral -3), costs Belarus d x |recall|/10 = d x 0.5 more; after a recall (the top rung)
+    the recall again. Acts that offend no one who protested, or offend Armenia by another act
+    than the one it protested (siding with Azerbaijan), cost nothing more; the terms still sum to
+    the utility."""
     deterring = {"dynamics__protest_deterrence": DETERRENCE}
     model, belarus, menu = _belarus_after_armenia([0, 1, 2], **deterring)
     rus, geo = (model.params.actor_codes.index(c) for c in ("RUS", "GEO"))
@@ -131,11 +134,32 @@ def test_a_protest_makes_repeating_the_offence_cost_the_next_rung():
     assert deterrence[:, pledge].tolist() == pytest.approx(expected)
     assert not deterrence[:, visit].any()  # offends Georgia, which has not protested
     assert not deterrence[:, option(menu, "summon_ambassador", geo)].any()
+    aze = model.params.actor_codes.index("AZE")
+    siding = option(menu, "side_with", aze)
+    assert menu.goldstein[0, siding, model.params.actor_codes.index("ARM")] <= -3.0
+    assert not deterrence[:, siding].any()
     utilities = belarus.utilities(menu)
     plain = action_utilities(model.params, model.state, belarus.index, menu, model.reaction)
     np.testing.assert_allclose(utilities - plain, deterrence)
     terms = belarus.action_terms(menu)
     np.testing.assert_allclose(sum(terms.values()), utilities, atol=1e-12)
+
+
+def test_a_protest_remembers_the_act_it_answered():
+    """Belarus's pledge offends Armenia; Armenia's summons answers it and remembers the pledge."""
+    model = CSTOModel("world-2022", replications=1, rng=1, months=4)
+    codes = model.params.actor_codes
+    arm, blr, rus = (codes.index(c) for c in ("ARM", "BLR", "RUS"))
+    belarus, armenia = (model.countries.to_list()[k] for k in (blr, arm))
+    pledge = option(belarus.diplomacy_menu, "signal_loyalty", rus)
+    model.carry_out(blr, belarus.diplomacy_menu, np.array([pledge]), np.array([True]))
+    assert model.state.offence_action[0, arm, blr] == ACTION_ID["signal_loyalty"]
+    summon = option(armenia.diplomacy_menu, "summon_ambassador", blr)
+    model.answer_offences(arm, armenia.diplomacy_menu, np.array([summon]))
+    assert model.state.protest_action[0, arm, blr] == ACTION_ID["signal_loyalty"]
+    warnings, answered = model.protest_warnings(blr)
+    assert warnings[0, arm] == pytest.approx(0.5)  # the recall, |-5| / 10, comes next
+    assert answered[0, arm] == ACTION_ID["signal_loyalty"]
 
 
 def test_an_old_protest_and_a_zero_weight_deter_nothing():
