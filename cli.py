@@ -293,11 +293,20 @@ posterior_option = click.option(
     help="Draw each replication's calibrated parameters from this calibration's posterior "
     "(a csto calibrate folder, or 'shipped').",
 )
+runs_per_draw_option = click.option(
+    "--runs-per-draw",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="With --posterior: N consecutive runs share each draw, so that compare can average "
+    "the chance out of each draw's effect (its draws_low, draws_high columns).",
+)
 
 
 RESUME_FIXED = (
     "scenario", "runs", "months", "seed", "overrides", "out", "fmt", "tables", "relations_every",
-    "force", "posterior",
+    "force", "posterior", "runs_per_draw",
 )  # fmt: skip
 
 
@@ -347,6 +356,7 @@ def run_and_print(batch: Batch, *, no_plots: bool, quiet: bool) -> None:
 @force_option
 @yes_option
 @posterior_option
+@runs_per_draw_option
 @click.option(
     "--resume",
     "resume",
@@ -375,6 +385,7 @@ def run(
     force: bool,
     yes: bool,
     posterior: str | None,
+    runs_per_draw: int,
     resume: Path | None,
 ) -> None:
     """Run SCENARIO (a shipped name or a .toml path) and write a run folder.
@@ -410,6 +421,7 @@ def run(
                 scenario, runs=runs, months=months, seed=seed, overrides=overrides, out=out,
                 workers=workers, executor=executor, scheduler=scheduler, fmt=fmt, tables=tables,
                 relations_every=relations_every, force=force, yes=yes, posterior=posterior,
+                runs_per_draw=runs_per_draw,
             )  # fmt: skip
             if not quiet:
                 spec = batch.scenarios[None]
@@ -474,6 +486,7 @@ def run(
 @force_option
 @yes_option
 @posterior_option
+@runs_per_draw_option
 def sweep(
     target: str,
     vary: tuple[str, ...],
@@ -496,6 +509,7 @@ def sweep(
     force: bool,
     yes: bool,
     posterior: str | None,
+    runs_per_draw: int,
 ) -> None:
     """A parameter sweep of SCENARIO with --vary, or of a sweep file (scenarios/sweeps/*.toml).
 
@@ -523,7 +537,7 @@ def sweep(
             target, vary=vary, design=design, points=points, runs=runs, months=months,
             seed=seed, overrides=overrides, out=out, workers=workers, executor=executor,
             scheduler=scheduler, fmt=fmt, tables=tables, relations_every=relations_every,
-            force=force, crn=crn, yes=yes, posterior=posterior,
+            force=force, crn=crn, yes=yes, posterior=posterior, runs_per_draw=runs_per_draw,
         )  # fmt: skip
         if not quiet:
             manifest = batch.manifest
@@ -765,9 +779,11 @@ def compare(
     \b
     Give run folders (csto run), the first the reference, or one sweep folder (csto sweep),
     whose points are compared with --reference-point. Writes compare.csv (scenario, metric,
-    month, mean, diff, ci_low, ci_high, and runs_low, runs_high: where 90% of the runs' own
-    differences lie, run k against run k), outcomes.csv (scenario, outcome, probability, ci_low,
-    ci_high) and plots/, and prints both tables. What needs a table a run did not write (its
+    month, mean, diff, ci_low, ci_high, runs_low, runs_high: where 90% of the runs' own
+    differences lie, run k against run k, and draws_low, draws_high: where 90% of the posterior
+    draws' mean differences lie, for batches run with the same --posterior, seed and
+    --runs-per-draw), outcomes.csv (scenario, outcome, probability, ci_low, ci_high) and plots/,
+    and prints both tables. What needs a table a run did not write (its
     --tables) is left out, with a warning.
     """
     from batches.folders import compare_folders

@@ -69,13 +69,15 @@ def run(
     progress: bool = False,
     yes: bool = False,
     posterior: PathLike | None = None,
+    runs_per_draw: int = 1,
 ) -> RunFolder:
     """Run `scenario` (a shipped name or a .toml path) `runs` times; the finished RunFolder.
 
     As `csto run SCENARIO`: `tables` ("metrics,agents" or a list; default all four, metrics
     always) and `relations_every` K choose what is written. `out=None`: a temporary directory.
     `posterior` (a calibration folder, a posterior file or "shipped"): each replication draws
-    the calibrated parameters from it, as `--posterior` (`batches.posterior`).
+    the calibrated parameters from it, as `--posterior` (`batches.posterior`); `runs_per_draw`
+    consecutive runs share a draw, as `--runs-per-draw`.
     `yes` runs a batch whose estimated cost is beyond the limits (`batches.cost`).
     """
     with output_folder(out, "run") as (tmp, folder):
@@ -83,6 +85,7 @@ def run(
             scenario, runs=runs, months=months, seed=seed, overrides=set, out=folder,
             workers=workers, executor=executor, scheduler=scheduler, fmt=fmt, tables=tables,
             relations_every=relations_every, force=force, yes=yes, posterior=posterior,
+            runs_per_draw=runs_per_draw,
         )  # fmt: skip
         _finish(batch, plots, progress)
     return RunFolder(batch.out, tmp)
@@ -111,17 +114,19 @@ def sweep(
     crn: bool = True,
     yes: bool = False,
     posterior: PathLike | None = None,
+    runs_per_draw: int = 1,
 ) -> SweepFolder:
     """A parameter sweep of `scenario` over `vary` ({key: (LO, HI) or (LO, HI, N)}); or, with
     no `vary`, the sweep file `scenario` names. The finished SweepFolder (as `csto sweep`);
     `crn` False gives every replication its own random numbers (`csto sweep --no-crn`).
-    `posterior`: as for `run` (the varied keys are not drawn)."""
+    `posterior`, `runs_per_draw`: as for `run` (the varied keys are not drawn)."""
     with output_folder(out, "sweep") as (tmp, folder):
         batch = prepare_sweep(
             scenario, vary=vary, design=design, points=points, runs=runs, months=months,
             seed=seed, overrides=set, out=folder, workers=workers, executor=executor,
             scheduler=scheduler, fmt=fmt, tables=tables, relations_every=relations_every,
             force=force, crn=crn, yes=yes, posterior=posterior,
+            runs_per_draw=runs_per_draw,
         )  # fmt: skip
         _finish(batch, plots, progress)
     return SweepFolder(batch.out, tmp)

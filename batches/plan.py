@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from batches.errors import FolderExistsError, OptionError, RunFolderError
+from batches.posterior import check_runs_per_draw
 from batches.runner import (
     Batch,
     base_manifest,
@@ -185,13 +186,14 @@ def prepare_run(
     force: bool = False,
     yes: bool = False,
     posterior: str | Path | None = None,
+    runs_per_draw: int = 1,
 ) -> Batch:
     """Load and check a run of `scenario`, open its folder; the Batch to execute.
 
     `out` defaults to runs/<scenario>-<UTC time>. The cost is estimated (`batches.cost`) before
     anything is planned or written: CostError beyond the limits unless `yes`. `posterior` (a
     calibration folder, a posterior file or "shipped"): every replication draws the calibrated
-    parameters from it (`batches.posterior`).
+    parameters from it (`batches.posterior`), `runs_per_draw` consecutive runs the same draw.
     """
     from simulation.scenario import load_scenario
 
@@ -200,6 +202,7 @@ def prepare_run(
         fmt=fmt, relations_every=relations_every,
     )  # fmt: skip
     check_seed(seed)
+    check_runs_per_draw(runs_per_draw, posterior)
     chosen = parse_tables(tables)
     created = utc_now()
     spec = load_scenario(scenario, _overrides(overrides), months)
@@ -216,7 +219,8 @@ def prepare_run(
     if posterior is not None:
         from batches.posterior import fixed_keys, posterior_record, with_posterior
 
-        manifest["posterior"] = posterior_record(posterior, spec, fixed_keys(overrides))
+        fixed = fixed_keys(overrides)
+        manifest["posterior"] = posterior_record(posterior, spec, fixed, runs_per_draw)
         tasks = with_posterior(tasks, manifest["posterior"], seed)
     writer = open_writer(out, fmt, force, chosen, relations_every)
     return Batch(
@@ -319,6 +323,7 @@ def prepare_sweep(
     crn: bool = True,
     yes: bool = False,
     posterior: str | Path | None = None,
+    runs_per_draw: int = 1,
 ) -> Batch:
     """Load and check a sweep (every point validated), open its folder; the Batch to execute.
 
@@ -346,6 +351,7 @@ def prepare_sweep(
     )  # fmt: skip
     _positive("--points", points, allow_none=True)
     check_seed(seed, allow_none=True)
+    check_runs_per_draw(runs_per_draw, posterior)
     chosen = parse_tables(tables)
     created = utc_now()
     spec = sweep_spec(target, vary)
@@ -395,7 +401,7 @@ def prepare_sweep(
         from batches.posterior import fixed_keys, posterior_record, with_posterior
 
         fixed = fixed_keys(fixed, [v.key for v in spec.vary])
-        manifest["posterior"] = posterior_record(posterior, base, fixed)
+        manifest["posterior"] = posterior_record(posterior, base, fixed, runs_per_draw)
         tasks = with_posterior(tasks, manifest["posterior"], seed)
     writer = open_writer(out, fmt, force, chosen, relations_every)
     try:

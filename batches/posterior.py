@@ -7,7 +7,10 @@ batch takes draw k of a resampling seeded by the batch seed, so the draws are fi
 work is dispatched: the same seed gives the same draws for any chunking and number of workers, a
 resumed folder rebuilds the draws of its missing chunks, and run k of every point of a sweep has
 the same draw (common random parameters, as common random numbers: the difference between points
-is not blurred by different draws). The draws
+is not blurred by different draws). With `--runs-per-draw N` the batch is nested: runs
+k*N .. k*N + N - 1 share draw k, so a comparison can average the chance out of each draw's effect
+and say how far the effect itself varies over the posterior (`results.compare.draw_differences`,
+the `draws_low`, `draws_high` columns); the default, 1, gives every run its own draw. The draws
 reach the model as per-replication parameters (`Task.varying` -> `CSTOModel(varying=...)`), so
 every table and every interval computed from the runs includes the parameter uncertainty.
 
@@ -66,12 +69,17 @@ def resolve_posterior(source: str | os.PathLike[str]) -> Path:
 
 
 def posterior_record(
-    source: str | os.PathLike[str], scenario: Scenario, fixed: Iterable[str] = ()
+    source: str | os.PathLike[str],
+    scenario: Scenario,
+    fixed: Iterable[str] = (),
+    runs_per_draw: int = 1,
 ) -> dict[str, Any]:
     """What a manifest records of the posterior a batch draws from: its file, sha256, the keys
-    drawn, and the keys left out because the batch fixes them (`fixed`: --set or varied keys).
+    drawn, the keys left out because the batch fixes them (`fixed`: --set or varied keys), and
+    how many consecutive runs share a draw (`runs_per_draw`).
 
     OptionError when the posterior cannot be read or a key cannot vary in `scenario`."""
+    check_runs_per_draw(runs_per_draw, source)
     from batches.calibration_folder import file_sha256, read_posterior
     from simulation.varying import VaryingError, check_key
 
@@ -94,18 +102,34 @@ def posterior_record(
         "keys": keys,
         "fixed": sorted(k for k in fixed if k in table.columns),
         "draws": len(table),
+        "runs_per_draw": int(runs_per_draw),
     }
+
+
+RUNS_PER_DRAW_OPTION = "--runs-per-draw"
+
+
+def check_runs_per_draw(runs_per_draw: int, posterior: Any) -> None:
+    """OptionError unless `runs_per_draw` is a whole number >= 1, and 1 without a posterior."""
+    if isinstance(runs_per_draw, bool) or not isinstance(runs_per_draw, int) or runs_per_draw < 1:
+        raise OptionError(
+            f"{RUNS_PER_DRAW_OPTION}: expected a whole number >= 1, got {runs_per_draw!r}"
+        )
+    if runs_per_draw > 1 and posterior is None:
+        raise OptionError(f"{RUNS_PER_DRAW_OPTION}: needs {OPTION} (the draws it repeats)")
 
 
 def run_draws(record: dict[str, Any], seed: int, runs: int) -> dict[str, np.ndarray]:
     """The posterior draws of runs 0..runs-1: one value per run for each recorded key, from a
     weighted resampling seeded by the batch seed. Replication k of a batch (of every point of a
-    sweep) takes draw k."""
+    sweep) takes draw k // runs_per_draw (draw k when every run has its own)."""
     from batches.abc import derived_seed
     from batches.calibration_folder import draw_posterior
 
-    draws = draw_posterior(record["path"], runs, derived_seed(seed, DRAW_PATH))
-    return {key: draws[key] for key in record["keys"]}
+    per_draw = int(record.get("runs_per_draw", 1))
+    count = -(-runs // per_draw)
+    draws = draw_posterior(record["path"], count, derived_seed(seed, DRAW_PATH))
+    return {key: draws[key].repeat(per_draw)[:runs] for key in record["keys"]}
 
 
 def chunk_draws(record: dict[str, Any], seed: int, chunk: Chunk) -> dict[str, np.ndarray]:

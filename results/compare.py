@@ -47,6 +47,7 @@ STATUSES: tuple[str, ...] = ("member", "frozen", "exited", "non_member")
 
 COMPARE_COLUMNS = [
     "scenario", "metric", "month", "mean", "diff", "ci_low", "ci_high", "runs_low", "runs_high",
+    "draws_low", "draws_high",
 ]  # fmt: skip
 RUNS_RANGE = 0.90
 """The share of runs the `runs_low`..`runs_high` range of a difference holds (5% to 95%)."""
@@ -174,6 +175,18 @@ class Group:
     point: int | None = None
     runs: int = 0
     values: dict[str, Any] = field(default_factory=dict)
+    nesting: tuple[str, int, int] | None = None
+    """(posterior sha256, seed, runs per draw) of a batch whose consecutive runs share posterior
+    draws (`--runs-per-draw` > 1); None otherwise (`nesting_of`)."""
+
+
+def nesting_of(manifest: dict[str, Any]) -> tuple[str, int, int] | None:
+    """The draws a batch nests its runs in (`Group.nesting`), from its manifest."""
+    record = manifest.get("posterior") or {}
+    per_draw = int(record.get("runs_per_draw", 1) or 1)
+    if per_draw < 2:
+        return None
+    return str(record.get("sha256")), int(manifest.get("seed", 0)), per_draw
 
 
 @dataclass
@@ -251,7 +264,9 @@ def open_runs(folders: Sequence[str | os.PathLike[str]]) -> Inputs:
                 f"{manifest.get('runs_completed', 0):,} of {manifest['runs']:,} runs"
             )
         runs = int(manifest.get("runs_completed") or manifest["runs"])
-        groups.append(Group(str(manifest["scenario"]), folder, None, runs))
+        groups.append(
+            Group(str(manifest["scenario"]), folder, None, runs, {}, nesting_of(manifest))
+        )
         horizons.add((manifest["start"], int(manifest["months"])))
     if len(horizons) > 1:
         shown = ", ".join(f"{s} + {m} months" for s, m in sorted(horizons))
@@ -279,10 +294,12 @@ def open_sweep(folder: str | os.PathLike[str], reference: int = 0) -> Inputs:
     keys = [c for c in points.columns if c != POINT]
     order = [reference, *(p for p in points[POINT] if p != reference)]
     groups = []
+    nesting = nesting_of(manifest)
     for point in order:
         row = points[points[POINT] == point].iloc[0]
         values = {k: row[k] for k in keys}
-        groups.append(Group(point_label(int(point), values), folder, int(point), 0, values))
+        label = point_label(int(point), values)
+        groups.append(Group(label, folder, int(point), 0, values, nesting))
     warnings = []
     if manifest.get("status") != "complete":
         warnings.append(f"{folder} is {manifest.get('status')}")
@@ -389,21 +406,44 @@ def run_differences(cube: np.ndarray, reference: np.ndarray) -> np.ndarray:
         return np.nanpercentile(differences, [tail, 100.0 - tail], axis=0)
 
 
+def draw_differences(cube: np.ndarray, reference: np.ndarray, runs_per_draw: int) -> np.ndarray:
+    """(2, months x metrics) the 5% and 95% quantiles over posterior draws of each draw's mean
+    difference: runs k*N .. k*N + N - 1 of both batches share draw k (N = `runs_per_draw`,
+    `csto run --runs-per-draw`), and their mean difference averages the chance out of that
+    draw's effect (its own sampling error shrinks as 1/sqrt(N)). The range is where the effect
+    lies over 90% of the posterior: the parameter uncertainty of the effect, which the mean's
+    interval (Monte Carlo error) and the runs' range (chance and parameters together) are not.
+    NaN when the batches differ in length or hold fewer than two whole draws.
+    """
+    draws = cube.shape[0] // runs_per_draw
+    if cube.shape != reference.shape or draws < 2:
+        return np.full((2, cube.shape[1] * cube.shape[2]), np.nan)
+    whole = draws * runs_per_draw
+    differences = (cube[:whole] - reference[:whole]).reshape(draws, runs_per_draw, -1)
+    tail = (1.0 - RUNS_RANGE) / 2.0 * 100.0
+    with np.errstate(invalid="ignore"), _quiet_nan():
+        return np.nanpercentile(np.nanmean(differences, axis=1), [tail, 100.0 - tail], axis=0)
+
+
 def difference_table(
     cubes: dict[str, np.ndarray],
     dates: Sequence[str],
     seed: int = DEFAULT_SEED,
     draws: int = BOOTSTRAP_DRAWS,
     max_units: int = MAX_UNITS,
+    nesting: dict[str, tuple[str, int, int] | None] | None = None,
 ) -> pd.DataFrame:
     """Every metric's mean per group and month, and its difference from the first group.
 
     cubes: group label -> (runs, months, metrics) array; the first group is the reference.
     Columns: group, metric, month, date, mean, mean_low, mean_high, diff, ci_low, ci_high (95%
     bootstrap intervals of the mean and of the difference; the reference's difference is 0),
-    runs_low, runs_high (`run_differences`: where 90% of the runs' own differences lie).
+    runs_low, runs_high (`run_differences`: where 90% of the runs' own differences lie),
+    draws_low, draws_high (`draw_differences`, where a group and the reference nest their runs
+    in the same posterior draws: `nesting`, label -> `Group.nesting`; NaN otherwise).
     Each group's resampling uses its own stream spawned from `seed`, so results are reproducible.
     """
+    nesting = nesting or {}
     labels = list(cubes)
     streams = np.random.SeedSequence(seed).spawn(len(labels))
     boots, means = {}, {}
@@ -421,11 +461,16 @@ def difference_table(
     for label in labels:
         mean_ci = percentile_interval(boots[label])
         diff = means[label] - means[reference]
+        nested = nesting.get(label)
         if label == reference:
             diff_ci = runs_range = np.zeros((2, diff.size))
+            draws_range = np.zeros((2, diff.size)) if nested else np.full((2, diff.size), np.nan)
         else:
             diff_ci = percentile_interval(boots[label] - boots[reference])
             runs_range = run_differences(cubes[label], cubes[reference])
+            draws_range = np.full((2, diff.size), np.nan)
+            if nested is not None and nested == nesting.get(reference):
+                draws_range = draw_differences(cubes[label], cubes[reference], nested[2])
         frames.append(
             pd.DataFrame(
                 {
@@ -441,6 +486,8 @@ def difference_table(
                     "ci_high": diff_ci[1],
                     "runs_low": runs_range[0],
                     "runs_high": runs_range[1],
+                    "draws_low": draws_range[0],
+                    "draws_high": draws_range[1],
                 }
             )
         )
@@ -742,7 +789,9 @@ def compare(
     tick()
     return Comparison(
         inputs=inputs,
-        differences=difference_table(cubes, inputs.dates, seed),
+        differences=difference_table(
+            cubes, inputs.dates, seed, nesting={g.label: g.nesting for g in inputs.groups}
+        ),
         outcomes=outcome_table(outcome_input),
         status=_concat(status_frames, ["agent", "month", "date", "status", "probability"]),
         alignment=pd.DataFrame(align_rows).T.reindex(index=list(align_rows)),

@@ -148,16 +148,22 @@ def run_report(folder: Path, runs: int, seconds: float, plots: bool) -> str:
 
 
 def format_compare(table: pd.DataFrame, outcomes: pd.DataFrame, kind: str, dates: list[str]) -> str:
-    """The printed tables: each metric's mean and difference with its CI and the range of the
-    runs' own differences; the outcomes."""
+    """The printed tables: each metric's mean and difference with its CI, the range of the
+    runs' own differences and, for batches nested in posterior draws, of the draws' mean
+    differences; the outcomes."""
+    nested = bool(table["draws_low"].notna().any()) if "draws_low" in table else False
+    draws_header = "  90% of draws" if nested else ""
     lines = [
-        f"{kind:<28} {'metric':<9} {'date':>7} {'mean':>7} {'diff':>8}  95% CI{'':<10}  90% of runs"
+        f"{kind:<28} {'metric':<9} {'date':>7} {'mean':>7} {'diff':>8}  95% CI{'':<10}  "
+        f"90% of runs{'':<6}{draws_header}"
     ]
     for row in table[table["metric"] == "cohesion"].itertuples(index=False):
         group = str(getattr(row, kind))[:28]
+        draws = f"  [{row.draws_low:+.3f}, {row.draws_high:+.3f}]" if nested else ""
         lines.append(
             f"{group:<28} {row.metric:<9} {dates[row.month]:>7} {row.mean:7.3f} {row.diff:+8.3f}  "
             f"[{row.ci_low:+.3f}, {row.ci_high:+.3f}]  [{row.runs_low:+.3f}, {row.runs_high:+.3f}]"
+            f"{draws}"
         )
     lines.append("")
     lines.append(f"{kind:<28} {'outcome':<28} {'prob.':>6}  95% CI")

@@ -208,8 +208,10 @@ def test_compare_writes_tables_and_plots(two_runs, tmp_path):
     result = invoke("compare", *two_runs, "--months", "8,11", "--out", out)
     assert result.exit_code == 0, (result.output, result.exception)
     table = pd.read_csv(out / "compare.csv")
-    assert list(table.columns) == ["scenario", "metric", "month", "mean", "diff", "ci_low",
-                                   "ci_high", "runs_low", "runs_high"]  # fmt: skip
+    assert list(table.columns) == [
+        "scenario", "metric", "month", "mean", "diff", "ci_low", "ci_high",
+        "runs_low", "runs_high", "draws_low", "draws_high",
+    ]  # fmt: skip
     assert set(table["month"]) == {8, 11}
     assert set(table["scenario"]) == {"history-2022", "article4-honoured"}
     assert len(table) == 2 * 2 * len(METRIC_NAMES)
@@ -270,3 +272,23 @@ def test_the_difference_table_carries_the_runs_range():
     assert (b["runs_low"] < b["ci_low"]).all() and (b["ci_high"] < b["runs_high"]).all()
     a = table[table["group"] == "a"]
     assert (a[["runs_low", "runs_high"]] == 0).all().all()
+
+
+def test_the_range_over_draws_averages_the_chance_out():
+    """Draw k's effect is e_k; each run adds noise of sd 1. The draws' mean differences over 400
+    runs per draw lie within e's own 5-95% range give or take their sampling error (0.05), far
+    narrower than the runs' range, which the noise dominates."""
+    from results.compare import draw_differences, run_differences
+
+    rng = np.random.default_rng(1)
+    draws, per_draw = 50, 400
+    effect = np.linspace(0.0, 1.0, draws)
+    reference = rng.normal(0.0, 1.0, (draws * per_draw, 1, 1))
+    cube = reference + np.repeat(effect, per_draw)[:, None, None]
+    cube = cube + rng.normal(0.0, 1.0, cube.shape)
+    low, high = draw_differences(cube, reference, per_draw)[:, 0]
+    expected = np.percentile(effect, [5, 95])
+    assert abs(low - expected[0]) < 0.15 and abs(high - expected[1]) < 0.15
+    runs_low, runs_high = run_differences(cube, reference)[:, 0]
+    assert runs_high - runs_low > 3 * (high - low)
+    assert np.isnan(draw_differences(cube[:per_draw], reference[:per_draw], per_draw)).all()

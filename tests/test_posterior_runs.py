@@ -215,3 +215,49 @@ def test_the_dashboard_ensemble_under_the_posterior_is_the_run(calibration, tmp_
     pd.testing.assert_frame_equal(ordered(events), ordered(written), check_dtype=False)
     plain = run_ensemble(scenario, {}, runs=20, months=4, seed=6)
     assert not ordered(events).equals(ordered(events_table(plain.record)))
+
+
+# -- runs nested in draws (--runs-per-draw) ------------------------------------------------------
+
+
+def test_runs_per_draw_gives_consecutive_runs_one_draw(calibration):
+    """With N runs per draw, runs kN..kN+N-1 share draw k, the draws are the first runs/N of
+    the same seeded resampling, and N = 1 is every run its own draw, as before."""
+    scenario = load_scenario("history-2022", None, 12)
+    single, nested = (posterior_record(calibration, scenario, runs_per_draw=n) for n in (1, 4))
+    chunk = Chunk(index=0, offset=0, size=10, seed=3)
+    own, shared = chunk_draws(single, 7, chunk), chunk_draws(nested, 7, chunk)
+    np.testing.assert_array_equal(shared[KEYS[0]], np.repeat(own[KEYS[0]][:3], 4)[:10])
+    assert nested["runs_per_draw"] == 4 and single["runs_per_draw"] == 1
+    later = chunk_draws(nested, 7, Chunk(index=1, offset=6, size=4, seed=3))
+    np.testing.assert_array_equal(later[KEYS[0]], shared[KEYS[0]][6:10])  # by run, any chunking
+
+
+def test_runs_per_draw_needs_a_posterior(tmp_path):
+    out = tmp_path / "never"
+    result = invoke("run", "baseline", "--runs", 8, "--runs-per-draw", 4, "--out", out)
+    assert_clean_error(result, "--runs-per-draw", "--posterior")
+    assert not out.exists()
+
+
+def test_compare_of_nested_batches_gives_the_range_over_draws(calibration, tmp_path):
+    """Two batches with the same posterior, seed and runs per draw: compare adds where 90% of the
+    draws' mean differences lie; batches not nested alike get NaN there."""
+    args = ["--runs", 40, "--months", 12, "--seed", 3, "-q", "--no-plots", "--posterior"]
+    for name, scenario, per_draw in (
+        ("b", "history-2022", 8), ("a", "article4-honoured", 8), ("u", "article4-honoured", 1),
+    ):  # fmt: skip
+        nested = ["--runs-per-draw", per_draw, "--out", tmp_path / name]
+        result = invoke("run", scenario, *args, calibration, *nested)
+        assert result.exit_code == 0, result.output
+    result = invoke("compare", tmp_path / "b", tmp_path / "a", "--out", tmp_path / "c")
+    assert result.exit_code == 0, result.output
+    assert "90% of draws" in result.output
+    table = pd.read_csv(tmp_path / "c" / "compare.csv")
+    other = table[table["scenario"] == "article4-honoured"]
+    assert other["draws_low"].notna().all()
+    assert (other["draws_low"] <= other["draws_high"]).all()
+    mixed = invoke("compare", tmp_path / "b", tmp_path / "u", "--out", tmp_path / "m", "-q")
+    assert mixed.exit_code == 0, mixed.output
+    table = pd.read_csv(tmp_path / "m" / "compare.csv")
+    assert table[table["scenario"] == "article4-honoured"]["draws_low"].isna().all()
