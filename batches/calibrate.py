@@ -15,7 +15,7 @@ per-replication parameters (`CSTOModel(..., varying=...)`). Its statistics are t
 `batches.targets`: each timeline check's share of runs and each documented count's mean per run,
 per particle (`statistics_by_group`, an unscorable conditional check counting as not met).
 
-Which parameters. The parameters file declares 66 free parameters; with ~50 statistics, ABC-SMC
+Which parameters. The parameters file declares 69 free parameters; with ~50 statistics, ABC-SMC
 in half an hour cannot resolve all of them. By default the calibration varies FOCUS: the
 parameters that move the record's statistics, chosen by a global screening over the whole prior
 (`screen_parameters`: 1,000 prior draws x 10 runs; for each parameter the sum over the compared
@@ -28,7 +28,7 @@ signals, `dynamics.signal_fatigue` and `signal_memory`) and Armenia's freeze in 
 and the deterrence a protest carries (`dynamics.protest_deterrence`), added with its mechanism:
 it governs how often an offence is repeated after a protest (Belarus's pledges after Armenia's
 summons of February 2022).
-With Beaumont's kernel (`batches.abc`) the effective sample size of the 17 stays in the
+With Beaumont's kernel (`batches.abc`) the effective sample size of the 18 stays in the
 hundreds. The others stay at the scenario's values. `--vary KEY[=LO:HI]` calibrates a chosen
 subset, `all_parameters` every declared one.
 """
