@@ -3,7 +3,8 @@
     python -m batches.shipping CALIB_DIR
 
 copies the calibration's `posterior.parquet` and `manifest.json` into `scenarios/posterior/` (what
-`--posterior shipped` draws from; the targets file named relative to the project) and rewrites
+`--posterior shipped` draws from; the targets file named relative to the project, the command's
+`--out` folder by its name) and rewrites
 `scenarios/world-2022.toml` in place: each calibrated key's value becomes its posterior median,
 its comment starting with the 90% interval (`# [C] posterior median, 90% [low, high]; ...`), the
 rest of the line's comment kept. Only the keys of the posterior are touched; every other line of
@@ -103,6 +104,8 @@ def ship(calibration: Path, world: Path, posterior_dir: Path) -> list[str]:
     shutil.copyfile(calibration / POSTERIOR_NAME, posterior_dir / POSTERIOR_NAME)
     manifest = json.loads((calibration / MANIFEST_NAME).read_text())
     manifest["targets"]["file"] = project_path(manifest["targets"]["file"], world.parent.parent)
+    if "command" in manifest:
+        manifest["command"] = without_out_folder(manifest["command"])
     (posterior_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
     world.write_text(text)
     return done
@@ -115,6 +118,12 @@ def project_path(path: str, root: Path) -> str:
         return Path(path).resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path
+
+
+def without_out_folder(command: str) -> str:
+    """The calibration's command line with its `--out` folder named by its last part only (a
+    shipped manifest names no machine's folders)."""
+    return re.sub(r"(--out[ =])(\S+)", lambda m: m.group(1) + Path(m.group(2)).name, command)
 
 
 def main(argv: list[str]) -> int:

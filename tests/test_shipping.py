@@ -55,12 +55,17 @@ def test_ship_copies_the_posterior_and_names_no_machine_folder(tmp_path):
     calibration.mkdir()
     posterior = {"dynamics.public_reaction": [1.0, 2.0, 3.0], "weight": [1.0, 1.0, 1.0]}
     pd.DataFrame(posterior).to_parquet(calibration / "posterior.parquet")
-    manifest = {"kind": "calibration", "targets": {"file": str(targets), "sha256": "x"}}
+    manifest = {
+        "kind": "calibration",
+        "targets": {"file": str(targets), "sha256": "x"},
+        "command": f"csto calibrate --out {tmp_path / 'cal-v8'} --seed 5",
+    }
     (calibration / "manifest.json").write_text(json.dumps(manifest))
     done = ship(calibration, world, project / "scenarios" / "posterior")
     assert done == ["dynamics.public_reaction"]
     shipped = json.loads((project / "scenarios" / "posterior" / "manifest.json").read_text())
     assert shipped["targets"]["file"] == "scenarios/targets/record.toml"
+    assert shipped["command"] == "csto calibrate --out cal-v8 --seed 5"
     assert "public_reaction = 2  # [C] posterior median" in world.read_text()
     assert project_path("/elsewhere/record.toml", project) == "/elsewhere/record.toml"
 
