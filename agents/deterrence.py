@@ -61,12 +61,16 @@ def protest_deterrence(
     `warnings` (R, A) from `warnings_from`; `answered` (R, A) the action each party's last
     protest answered: an option is deterred by a party only if it is that action again and
     would offend that party. 0.0 when no party has warned the actor."""
-    if not warnings.any():
+    parties = np.flatnonzero(warnings.any(axis=0))
+    if not parties.size:
         return 0.0
-    offences = (menu.goldstein <= OFFENCE_GOLDSTEIN) & menu.offends[None, :, None]  # (L, K, A)
-    repeats = answered[:, :, None] == menu.actions[None, None, :]  # (R, A, K)
-    warned = warnings[:, :, None] * repeats  # (R, A, K)
+    offences = (menu.goldstein[..., parties] <= OFFENCE_GOLDSTEIN) & menu.offends[None, :, None]
     deterrence = params.dynamics.protest_deterrence[:, None]
-    if len(offences) == 1:
-        return -deterrence * np.einsum("rak,ka->rk", warned, offences[0])
-    return -deterrence * np.einsum("rak,rka->rk", warned, offences)
+    cost = np.zeros((len(warnings), len(menu)))
+    for column, party in enumerate(parties):  # the few parties that protested
+        offending = offences[..., column]  # (L, K)
+        options = np.flatnonzero(offending.any(axis=0))
+        repeats = answered[:, party, None] == menu.actions[options]  # (R, k)
+        hits = repeats & offending[:, options]
+        cost[:, options] += warnings[:, party, None] * hits
+    return -deterrence * cost

@@ -426,17 +426,26 @@ class CSTOModel(mesa.Model):
                 mask[:, k] &= state.status[:, actor] == Status.member
         return mask
 
+    def _remembered(self, rungs: np.ndarray, months: np.ndarray) -> np.ndarray:
+        """`rungs` where their protest (in `months`) lies within `escalation_memory`, else 0."""
+        memory = self.params.dynamics.escalation_memory
+        memory = memory.reshape((-1,) + (1,) * (rungs.ndim - 1))
+        return np.where(self.month - months.astype(int) <= memory, rungs, 0)
+
     def ladder_rungs_against(self, offender: int) -> np.ndarray:
         """(R, A) the rung each actor stands on toward `offender`: that of its last protest
         against it, or 0 (the foot) once `escalation_memory` months have passed without one."""
         state = self.state
-        since = self.month - state.protest_month[:, :, offender].astype(int)
-        memory = self.params.dynamics.escalation_memory[:, None]
-        return np.where(since <= memory, state.protest_rung[:, :, offender], 0)
+        return self._remembered(
+            state.protest_rung[:, :, offender], state.protest_month[:, :, offender]
+        )
 
     def ladder_rung(self, actor: int, target: int) -> np.ndarray:
         """(R,) the rung `actor` stands on toward `target` (`ladder_rungs_against`)."""
-        return self.ladder_rungs_against(target)[:, actor]
+        state = self.state
+        return self._remembered(
+            state.protest_rung[:, actor, target], state.protest_month[:, actor, target]
+        )
 
     def protest_warnings(self, offender: int) -> tuple[np.ndarray, np.ndarray]:
         """The warnings each actor's protests have given `offender` (`agents.deterrence`): (R, A)
