@@ -5,7 +5,8 @@
     python benchmarks/bench_sensitivity.py --morris DIR --samples 64   # Sobol only, ranked by DIR
 
 1. Morris over every parameter of scenarios/sensitivity/parameters.toml, 20 trajectories, 100
-   runs per point (1,340 points, 134,000 replications);
+   runs per point (D + 1 points a trajectory for D parameters: 1,400 points, 140,000
+   replications for the 69 declared);
 2. Sobol (first and total order) over the 10 parameters Morris ranks highest for cohesion at the
    last month, N base samples (N x 12 points), 100 runs per point.
 
