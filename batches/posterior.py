@@ -78,8 +78,8 @@ def posterior_record(
     drawn, the keys left out because the batch fixes them (`fixed`: --set or varied keys), and
     how many consecutive runs share a draw (`runs_per_draw`).
 
-    OptionError when the posterior cannot be read or a key cannot vary in `scenario`."""
-    check_runs_per_draw(runs_per_draw, source)
+    OptionError when the posterior cannot be read or a key cannot vary in `scenario`
+    (`runs_per_draw` is checked by the batch's planner, `check_runs_per_draw`)."""
     from batches.calibration_folder import file_sha256, read_posterior
     from simulation.varying import VaryingError, check_key
 

@@ -413,16 +413,22 @@ def draw_differences(cube: np.ndarray, reference: np.ndarray, runs_per_draw: int
     draw's effect (its own sampling error shrinks as 1/sqrt(N)). The range is where the effect
     lies over 90% of the posterior: the parameter uncertainty of the effect, which the mean's
     interval (Monte Carlo error) and the runs' range (chance and parameters together) are not.
-    NaN when the batches differ in length or hold fewer than two whole draws.
+    NaN when the batches differ in length or hold fewer than two whole draws: the range of the
+    draws' means is `run_differences` of the two batches averaged draw by draw.
     """
     draws = cube.shape[0] // runs_per_draw
     if cube.shape != reference.shape or draws < 2:
         return np.full((2, cube.shape[1] * cube.shape[2]), np.nan)
-    whole = draws * runs_per_draw
-    differences = (cube[:whole] - reference[:whole]).reshape(draws, runs_per_draw, -1)
-    tail = (1.0 - RUNS_RANGE) / 2.0 * 100.0
+    return run_differences(
+        _draw_means(cube, draws, runs_per_draw), _draw_means(reference, draws, runs_per_draw)
+    )
+
+
+def _draw_means(cube: np.ndarray, draws: int, runs_per_draw: int) -> np.ndarray:
+    """(draws, months, metrics) the mean of each draw's runs of `cube` (runs, months, metrics)."""
+    whole = cube[: draws * runs_per_draw].reshape(draws, runs_per_draw, *cube.shape[1:])
     with np.errstate(invalid="ignore"), _quiet_nan():
-        return np.nanpercentile(np.nanmean(differences, axis=1), [tail, 100.0 - tail], axis=0)
+        return np.nanmean(whole, axis=1)
 
 
 def difference_table(

@@ -151,7 +151,7 @@ def format_compare(table: pd.DataFrame, outcomes: pd.DataFrame, kind: str, dates
     """The printed tables: each metric's mean and difference with its CI, the range of the
     runs' own differences and, for batches nested in posterior draws, of the draws' mean
     differences; the outcomes."""
-    nested = bool(table["draws_low"].notna().any()) if "draws_low" in table else False
+    nested = bool(table["draws_low"].notna().any())
     draws_header = "  90% of draws" if nested else ""
     lines = [
         f"{kind:<28} {'metric':<9} {'date':>7} {'mean':>7} {'diff':>8}  95% CI{'':<10}  "
